@@ -1,0 +1,225 @@
+//! The pipeline: walk the inputs, read and parse them in parallel, index the objects,
+//! run the rules, sort. The result is the same whatever the thread count: files are
+//! ordered by path before they get their ids, and diagnostics are sorted at the end.
+
+use std::collections::HashSet;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use rayon::prelude::*;
+
+use crate::diag::{Diagnostic, Severity};
+use crate::istio::Profile;
+use crate::load::{self, LoadedFile};
+use crate::model::{Index, ModelOptions};
+use crate::rules::{self, Context};
+
+/// Extensions picked when walking a directory.
+pub const MANIFEST_EXTENSIONS: &[&str] = &["yaml", "yml", "json"];
+
+/// One input as named on the command line.
+#[derive(Debug, Clone)]
+pub enum Input {
+    Path(PathBuf),
+    /// Standard input, shown under this name.
+    Stdin(String),
+}
+
+/// What a run reads and how it judges.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub inputs: Vec<Input>,
+    pub namespace: String,
+    pub profile: Profile,
+}
+
+/// A file to read: its display name and where its bytes come from.
+#[derive(Debug, Clone)]
+struct Entry {
+    name: String,
+    path: Option<PathBuf>,
+}
+
+/// Everything a run found.
+#[derive(Debug)]
+pub struct Report {
+    pub files: Vec<LoadedFile>,
+    pub diagnostics: Vec<Diagnostic>,
+    pub documents: usize,
+    pub objects: usize,
+    /// Failures of the tool itself (unreadable paths): exit status 2.
+    pub errors: Vec<String>,
+}
+
+impl Report {
+    /// The most severe diagnostic, if any.
+    #[must_use]
+    pub fn max_severity(&self) -> Option<Severity> {
+        self.diagnostics.iter().map(|d| d.severity).max()
+    }
+}
+
+/// Walk and read every input. Unreadable inputs become entries of `errors`.
+pub fn read_inputs(inputs: &[Input], errors: &mut Vec<String>) -> Vec<LoadedFile> {
+    let mut entries = Vec::new();
+    let mut stdin_bytes = None;
+    for input in inputs {
+        match input {
+            Input::Stdin(name) => {
+                let mut bytes = Vec::new();
+                match std::io::stdin().read_to_end(&mut bytes) {
+                    Ok(_) => stdin_bytes = Some(bytes),
+                    Err(e) => errors.push(format!("{name}: cannot read standard input: {e}")),
+                }
+                entries.push(Entry {
+                    name: name.clone(),
+                    path: None,
+                });
+            }
+            Input::Path(path) => collect_path(path, &mut entries, errors),
+        }
+    }
+    entries.sort_by(|a, b| a.name.cmp(&b.name));
+    dedup(&mut entries);
+    let errors_mutex = Mutex::new(std::mem::take(errors));
+    let files: Vec<LoadedFile> = entries
+        .into_par_iter()
+        .filter_map(|entry| {
+            let bytes = match &entry.path {
+                None => stdin_bytes.clone().unwrap_or_default(),
+                Some(path) => match std::fs::read(path) {
+                    Ok(bytes) => bytes,
+                    Err(e) => {
+                        errors_mutex
+                            .lock()
+                            .expect("poisoned")
+                            .push(format!("{}: {e}", entry.name));
+                        return None;
+                    }
+                },
+            };
+            Some((entry, bytes))
+        })
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .enumerate()
+        .map(|(id, (entry, bytes))| load::load(id, entry.name, entry.path, bytes))
+        .collect();
+    *errors = errors_mutex.into_inner().expect("poisoned");
+    errors.sort();
+    files
+}
+
+/// Drop a file named twice (explicitly and through its directory, say).
+fn dedup(entries: &mut Vec<Entry>) {
+    let mut seen = HashSet::new();
+    entries.retain(|e| match &e.path {
+        None => true,
+        Some(p) => seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())),
+    });
+}
+
+/// A file named explicitly is read whatever its extension; a directory is walked in
+/// parallel, honouring `.gitignore` and skipping hidden entries.
+fn collect_path(path: &Path, entries: &mut Vec<Entry>, errors: &mut Vec<String>) {
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) => {
+            errors.push(format!("{}: {e}", path.display()));
+            return;
+        }
+    };
+    if !meta.is_dir() {
+        entries.push(Entry {
+            name: display(path),
+            path: Some(path.to_owned()),
+        });
+        return;
+    }
+    let found = Mutex::new(Vec::new());
+    let walk_errors = Mutex::new(Vec::new());
+    ignore::WalkBuilder::new(path)
+        .hidden(true)
+        .require_git(false)
+        .build_parallel()
+        .run(|| {
+            Box::new(|result| {
+                match result {
+                    Ok(dent) => {
+                        let p = dent.path();
+                        let is_file = dent
+                            .file_type()
+                            .is_some_and(|t| t.is_file() || t.is_symlink() && p.is_file());
+                        if is_file && has_manifest_extension(p) {
+                            found.lock().expect("poisoned").push(p.to_owned());
+                        }
+                    }
+                    Err(e) => walk_errors.lock().expect("poisoned").push(e.to_string()),
+                }
+                ignore::WalkState::Continue
+            })
+        });
+    errors.extend(walk_errors.into_inner().expect("poisoned"));
+    entries.extend(
+        found
+            .into_inner()
+            .expect("poisoned")
+            .into_iter()
+            .map(|p| Entry {
+                name: display(&p),
+                path: Some(p),
+            }),
+    );
+}
+
+fn has_manifest_extension(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| MANIFEST_EXTENSIONS.contains(&e))
+}
+
+fn display(path: &Path) -> String {
+    let s = path.to_string_lossy();
+    s.strip_prefix("./").unwrap_or(&s).to_owned()
+}
+
+/// Read, parse, index and check everything.
+#[must_use]
+pub fn check(options: &Options) -> Report {
+    let mut errors = Vec::new();
+    let files = read_inputs(&options.inputs, &mut errors);
+    let model_options = ModelOptions {
+        namespace: options.namespace.clone(),
+    };
+    let (mut diagnostics, documents, objects) = {
+        let index = Index::build(&files, &model_options);
+        let cx = Context {
+            files: &files,
+            index: &index,
+            profile: options.profile,
+        };
+        (rules::run_all(&cx), index.documents, index.objects.len())
+    };
+    diagnostics.extend(files.iter().flat_map(|f| f.problems.iter().cloned()));
+    sort(&mut diagnostics);
+    Report {
+        files,
+        diagnostics,
+        documents,
+        objects,
+        errors,
+    }
+}
+
+/// Order diagnostics by file, position, rule and message.
+pub fn sort(diagnostics: &mut [Diagnostic]) {
+    diagnostics.sort_by(|a, b| {
+        (a.primary.file, a.primary.range.start, a.rule, &a.message).cmp(&(
+            b.primary.file,
+            b.primary.range.start,
+            b.rule,
+            &b.message,
+        ))
+    });
+}

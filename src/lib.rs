@@ -1,0 +1,18 @@
+//! meshlint: an offline linter and sidecar-injection auditor for Kubernetes manifests
+//! on an Istio service mesh.
+//!
+//! Layers, each using only those above it: [`source`] (files, line index) → [`yaml`]
+//! (the only module that knows the YAML parser) → [`load`] (bytes to documents) →
+//! [`model`] (Kubernetes objects and the cross-file index) → [`istio`] (profiles) →
+//! [`rules`] → [`engine`] (the pipeline) → [`render`] (the only place that formats
+//! output) → `cli` in the binary.
+
+pub mod diag;
+pub mod engine;
+pub mod istio;
+pub mod load;
+pub mod model;
+pub mod render;
+pub mod rules;
+pub mod source;
+pub mod yaml;

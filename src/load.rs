@@ -1,0 +1,148 @@
+//! Loading one file: bytes to text, text to YAML documents, and the diagnostics of that
+//! step (`invalid-yaml`, `duplicate-key`, `template-skipped`). Knows nothing of
+//! Kubernetes beyond recognising a Helm or Go template.
+
+use crate::diag::{Diagnostic, Label, Severity};
+use crate::source::{FileId, SourceFile};
+use crate::yaml::{self, Document};
+
+/// Files larger than this are not parsed (a diagnostic says so).
+pub const MAX_FILE_BYTES: usize = 64 * 1024 * 1024;
+
+/// A file read and parsed.
+#[derive(Debug)]
+pub struct LoadedFile {
+    pub source: SourceFile,
+    pub documents: Vec<Document>,
+    /// Diagnostics from reading and parsing.
+    pub problems: Vec<Diagnostic>,
+}
+
+/// Turn raw bytes into a loaded file. Never fails: bad input becomes a diagnostic.
+#[must_use]
+pub fn load(
+    id: FileId,
+    name: String,
+    path: Option<std::path::PathBuf>,
+    bytes: Vec<u8>,
+) -> LoadedFile {
+    let (text, early) = decode(id, bytes);
+    let source = SourceFile::new(name, path, text);
+    let mut file = LoadedFile {
+        source,
+        documents: Vec::new(),
+        problems: early.into_iter().collect(),
+    };
+    if !file.problems.is_empty() {
+        return file;
+    }
+    let text = &file.source.text;
+    let stream = yaml::parse_stream(text);
+    if text.contains("{{") && looks_like_template(text, !stream.errors.is_empty()) {
+        let at = text.find("{{").unwrap_or(0);
+        file.problems.push(
+            Diagnostic::new(
+                "template-skipped",
+                Severity::Info,
+                "file is a Helm or Go template, not a manifest: skipped",
+                Label::new(id, at..at + 2, "template expression"),
+            )
+            .with_help(
+                "check the rendered output instead, e.g. `helm template . | meshlint check -`",
+            ),
+        );
+        return file;
+    }
+    for err in &stream.errors {
+        let at = err.offset.min(text.len());
+        let end = next_char_boundary(text, at);
+        file.problems.push(Diagnostic::new(
+            "invalid-yaml",
+            Severity::Error,
+            format!("invalid YAML: {}", err.message),
+            Label::new(id, at..end, "the parser stopped here"),
+        ));
+    }
+    for dup in &stream.duplicates {
+        file.problems.push(
+            Diagnostic::new(
+                "duplicate-key",
+                Severity::Warning,
+                format!("key `{}` appears twice in the same mapping", dup.key),
+                Label::new(id, dup.second.clone(), "this value wins"),
+            )
+            .with_label(Label::new(
+                id,
+                dup.first.clone(),
+                "first defined here, silently discarded",
+            ))
+            .with_help("remove one of the two keys; Kubernetes keeps only the last one"),
+        );
+    }
+    file.documents = stream.documents;
+    file
+}
+
+fn next_char_boundary(text: &str, at: usize) -> usize {
+    text[at..].chars().next().map_or(at, |c| at + c.len_utf8())
+}
+
+/// Decode bytes as UTF-8 text, or explain why they are not a manifest.
+fn decode(id: FileId, bytes: Vec<u8>) -> (String, Option<Diagnostic>) {
+    let problem = |message: String, label: &str, at: usize| {
+        Some(Diagnostic::new(
+            "invalid-yaml",
+            Severity::Error,
+            message,
+            Label::new(id, at..at, label),
+        ))
+    };
+    if bytes.len() > MAX_FILE_BYTES {
+        let msg = format!(
+            "file is {} bytes, over the {MAX_FILE_BYTES}-byte limit: not parsed",
+            bytes.len()
+        );
+        return (String::new(), problem(msg, "file too large", 0));
+    }
+    if let Some(nul) = bytes.iter().position(|&b| b == 0) {
+        let msg = format!("file is binary (NUL byte at offset {nul}): not parsed");
+        return (String::new(), problem(msg, "binary content", 0));
+    }
+    let bytes = match bytes.strip_prefix(b"\xEF\xBB\xBF") {
+        Some(rest) => rest.to_vec(),
+        None => bytes,
+    };
+    match String::from_utf8(bytes) {
+        Ok(text) => (text, None),
+        Err(err) => {
+            let at = err.utf8_error().valid_up_to();
+            let bytes = err.into_bytes();
+            // Keep the valid prefix so that the position can be shown.
+            let text = String::from_utf8_lossy(&bytes[..at]).into_owned();
+            let msg = format!("file is not valid UTF-8 (invalid byte at offset {at}): not parsed");
+            (text, problem(msg, "invalid UTF-8 starts here", at))
+        }
+    }
+}
+
+/// Helm constructs that never appear in a plain manifest's string values.
+const HELM_MARKERS: &[&str] = &[
+    ".Values",
+    ".Release",
+    ".Chart",
+    ".Capabilities",
+    ".Files",
+    ".Template",
+    "include \"",
+    "toYaml",
+    "nindent",
+    "tpl ",
+    "required \"",
+    "define \"",
+];
+
+/// A file with `{{` is a template when it does not parse, or uses a Helm construct.
+/// `{{ $labels.pod }}` or `{{ range .Alerts }}` inside a string value is not a template.
+fn looks_like_template(text: &str, parse_failed: bool) -> bool {
+    parse_failed || HELM_MARKERS.iter().any(|m| text.contains(m))
+}

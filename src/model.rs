@@ -1,0 +1,364 @@
+//! Kubernetes objects over the YAML tree: identity, the uniform pod-template view of
+//! workloads, the Service view, and the index across all files that cross-file rules
+//! query. Shared helpers for rules live here, not in the rules.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use crate::diag::ObjectRef;
+use crate::load::LoadedFile;
+use crate::source::FileId;
+use crate::yaml::NodeRef;
+
+/// Kinds whose pod template sits at `spec.template`.
+const TEMPLATE_KINDS: &[&str] = &[
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "ReplicaSet",
+    "ReplicationController",
+    "Job",
+];
+
+/// One Kubernetes object: a document, or an item of a `kind: List`.
+#[derive(Debug, Clone)]
+pub struct Object<'a> {
+    pub file: FileId,
+    /// Index of the document within its file.
+    pub doc: usize,
+    /// The object's mapping.
+    pub node: NodeRef<'a>,
+    pub api_version: &'a str,
+    pub kind: &'a str,
+    pub name: Option<&'a str>,
+    /// `metadata.namespace` as written.
+    pub namespace: Option<&'a str>,
+    /// Where the object will live: `metadata.namespace`, else the default namespace.
+    pub effective_namespace: &'a str,
+    /// A patch or fragment (kustomize patch, `$patch` directive), not a whole object.
+    pub partial: bool,
+}
+
+impl<'a> Object<'a> {
+    /// The span of `kind`'s value: the fallback position for findings about the object.
+    #[must_use]
+    pub fn kind_span(&self) -> Range<usize> {
+        self.node
+            .get("kind")
+            .map_or_else(|| self.node.span(), |n| n.span())
+    }
+
+    #[must_use]
+    pub fn metadata(&self) -> Option<NodeRef<'a>> {
+        self.node.get("metadata")
+    }
+
+    #[must_use]
+    pub fn annotations(&self) -> Option<NodeRef<'a>> {
+        self.node.path(&["metadata", "annotations"])
+    }
+
+    #[must_use]
+    pub fn object_ref(&self) -> ObjectRef {
+        ObjectRef {
+            api_version: self.api_version.to_owned(),
+            kind: self.kind.to_owned(),
+            namespace: self.namespace.map(str::to_owned),
+            name: self.name.map(str::to_owned),
+        }
+    }
+
+    /// `Kind/namespace/name`, for messages.
+    #[must_use]
+    pub fn display_name(&self) -> String {
+        format!("{}/{}", self.kind, self.name.unwrap_or("<unnamed>"))
+    }
+
+    /// The identity that makes two definitions the same object.
+    #[must_use]
+    pub fn identity(&self) -> (&'a str, &'a str, &'a str) {
+        (self.kind, self.effective_namespace, self.name.unwrap_or(""))
+    }
+}
+
+/// The pod template of a workload (or a bare Pod), uniform across kinds.
+#[derive(Debug, Clone, Copy)]
+pub struct PodTemplate<'a> {
+    /// The mapping holding `metadata` and `spec` of the pod.
+    pub node: NodeRef<'a>,
+}
+
+impl<'a> PodTemplate<'a> {
+    /// The template of an object, when its kind has one.
+    #[must_use]
+    pub fn of(object: &Object<'a>) -> Option<Self> {
+        let node = match object.kind {
+            "Pod" => object.node,
+            "CronJob" => object
+                .node
+                .path(&["spec", "jobTemplate", "spec", "template"])?,
+            k if TEMPLATE_KINDS.contains(&k) => object.node.path(&["spec", "template"])?,
+            _ => return None,
+        };
+        node.is_map().then_some(Self { node })
+    }
+
+    #[must_use]
+    pub fn metadata(&self) -> Option<NodeRef<'a>> {
+        self.node.get("metadata")
+    }
+
+    #[must_use]
+    pub fn labels(&self) -> Option<NodeRef<'a>> {
+        self.node
+            .path(&["metadata", "labels"])
+            .filter(NodeRef::is_map)
+    }
+
+    /// The value of a label, when it is a string.
+    #[must_use]
+    pub fn label(&self, key: &str) -> Option<&'a str> {
+        self.labels()?.get(key)?.scalar()
+    }
+
+    #[must_use]
+    pub fn annotations(&self) -> Option<NodeRef<'a>> {
+        self.node
+            .path(&["metadata", "annotations"])
+            .filter(NodeRef::is_map)
+    }
+
+    #[must_use]
+    pub fn spec(&self) -> Option<NodeRef<'a>> {
+        self.node.get("spec").filter(NodeRef::is_map)
+    }
+
+    /// Containers (`spec.containers`), in order.
+    pub fn containers(&self) -> impl Iterator<Item = NodeRef<'a>> + 'a {
+        self.spec()
+            .and_then(|s| s.get("containers"))
+            .into_iter()
+            .flat_map(super::yaml::NodeRef::items)
+    }
+
+    pub fn init_containers(&self) -> impl Iterator<Item = NodeRef<'a>> + 'a {
+        self.spec()
+            .and_then(|s| s.get("initContainers"))
+            .into_iter()
+            .flat_map(super::yaml::NodeRef::items)
+    }
+}
+
+/// A port of a Service.
+#[derive(Debug, Clone, Copy)]
+pub struct ServicePort<'a> {
+    pub node: NodeRef<'a>,
+    pub name: Option<NodeRef<'a>>,
+    pub protocol: Option<NodeRef<'a>>,
+    pub port: Option<NodeRef<'a>>,
+    pub target_port: Option<NodeRef<'a>>,
+    pub app_protocol: Option<NodeRef<'a>>,
+}
+
+impl<'a> ServicePort<'a> {
+    fn of(node: NodeRef<'a>) -> Self {
+        Self {
+            node,
+            name: node.get("name").filter(|n| !n.is_null()),
+            protocol: node.get("protocol").filter(|n| !n.is_null()),
+            port: node.get("port"),
+            target_port: node.get("targetPort"),
+            app_protocol: node.get("appProtocol").filter(|n| !n.is_null()),
+        }
+    }
+
+    /// The transport protocol: `TCP` unless written otherwise.
+    #[must_use]
+    pub fn protocol(&self) -> &'a str {
+        self.protocol.and_then(|p| p.scalar()).unwrap_or("TCP")
+    }
+
+    /// The name, when present and non-empty.
+    #[must_use]
+    pub fn name(&self) -> Option<&'a str> {
+        self.name.and_then(|n| n.scalar()).filter(|n| !n.is_empty())
+    }
+
+    /// Where to point a finding about this port: its name, else its port number.
+    #[must_use]
+    pub fn span(&self) -> Range<usize> {
+        self.name.or(self.port).unwrap_or(self.node).span()
+    }
+}
+
+/// The Service view.
+#[derive(Debug, Clone)]
+pub struct Service<'a> {
+    pub node: NodeRef<'a>,
+    pub service_type: Option<&'a str>,
+    /// `spec.selector` when it is a non-empty mapping.
+    pub selector: Option<NodeRef<'a>>,
+    pub ports: Vec<ServicePort<'a>>,
+}
+
+impl<'a> Service<'a> {
+    #[must_use]
+    pub fn of(object: &Object<'a>) -> Option<Self> {
+        if object.kind != "Service" {
+            return None;
+        }
+        let spec = object.node.get("spec");
+        let ports = spec
+            .and_then(|s| s.get("ports"))
+            .into_iter()
+            .flat_map(super::yaml::NodeRef::items)
+            .filter(NodeRef::is_map);
+        Some(Self {
+            node: object.node,
+            service_type: spec.and_then(|s| s.get("type")).and_then(|t| t.scalar()),
+            selector: spec
+                .and_then(|s| s.get("selector"))
+                .filter(|s| s.is_map() && s.entries().next().is_some()),
+            ports: ports.map(ServicePort::of).collect(),
+        })
+    }
+
+    /// The selector's pairs (`key`, `value`), values as written.
+    pub fn selector_pairs(&self) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
+        self.selector
+            .into_iter()
+            .flat_map(super::yaml::NodeRef::entries)
+            .filter_map(|(k, v)| Some((k.scalar()?, v.scalar()?)))
+    }
+}
+
+/// Options that decide how objects are read.
+#[derive(Debug, Clone)]
+pub struct ModelOptions {
+    /// Namespace of objects that name none.
+    pub namespace: String,
+}
+
+/// All objects of a run, indexed.
+#[derive(Debug)]
+pub struct Index<'a> {
+    pub objects: Vec<Object<'a>>,
+    /// Object indices per effective namespace.
+    pub by_namespace: BTreeMap<&'a str, Vec<usize>>,
+    /// Documents read, objects or not.
+    pub documents: usize,
+}
+
+impl<'a> Index<'a> {
+    /// Build the index of every object in `files`, in file and document order.
+    #[must_use]
+    pub fn build(files: &'a [LoadedFile], options: &'a ModelOptions) -> Self {
+        let mut objects = Vec::new();
+        let mut documents = 0;
+        for (file_id, file) in files.iter().enumerate() {
+            for (doc_id, doc) in file.documents.iter().enumerate() {
+                documents += 1;
+                let root = doc.root();
+                collect_objects(root, file_id, doc_id, &options.namespace, &mut objects);
+            }
+        }
+        let mut by_namespace: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for (i, o) in objects.iter().enumerate() {
+            by_namespace
+                .entry(o.effective_namespace)
+                .or_default()
+                .push(i);
+        }
+        Self {
+            objects,
+            by_namespace,
+            documents,
+        }
+    }
+
+    /// Objects with a pod template, with that template.
+    pub fn workloads(&self) -> impl Iterator<Item = (usize, PodTemplate<'a>)> + '_ {
+        self.objects
+            .iter()
+            .enumerate()
+            .filter_map(|(i, o)| Some((i, PodTemplate::of(o)?)))
+    }
+
+    pub fn services(&self) -> impl Iterator<Item = (usize, Service<'a>)> + '_ {
+        self.objects
+            .iter()
+            .enumerate()
+            .filter_map(|(i, o)| Some((i, Service::of(o)?)))
+    }
+}
+
+fn collect_objects<'a>(
+    root: NodeRef<'a>,
+    file: FileId,
+    doc: usize,
+    default_ns: &'a str,
+    out: &mut Vec<Object<'a>>,
+) {
+    let Some(mut object) = object_of(root, file, doc, default_ns) else {
+        return;
+    };
+    // One walk per document: a `$patch` anywhere makes the document a fragment.
+    object.partial = has_patch_directive(root);
+    if object.kind == "List"
+        || object.kind.ends_with("List") && object.node.get("items").is_some_and(|i| i.is_seq())
+    {
+        for item in object
+            .node
+            .get("items")
+            .into_iter()
+            .flat_map(super::yaml::NodeRef::items)
+        {
+            if let Some(mut o) = object_of(item, file, doc, default_ns) {
+                o.partial = object.partial;
+                out.push(o);
+            }
+        }
+        return;
+    }
+    out.push(object);
+}
+
+/// An object when the mapping has string `apiVersion` and `kind`.
+fn object_of<'a>(
+    node: NodeRef<'a>,
+    file: FileId,
+    doc: usize,
+    default_ns: &'a str,
+) -> Option<Object<'a>> {
+    let api_version = node.get("apiVersion")?.scalar().filter(|s| !s.is_empty())?;
+    let kind = node.get("kind")?.scalar().filter(|s| !s.is_empty())?;
+    let metadata = node.get("metadata");
+    let name = metadata
+        .and_then(|m| m.get("name"))
+        .and_then(|n| n.scalar());
+    let namespace = metadata
+        .and_then(|m| m.get("namespace"))
+        .and_then(|n| n.scalar())
+        .filter(|n| !n.is_empty());
+    Some(Object {
+        file,
+        doc,
+        node,
+        api_version,
+        kind,
+        name,
+        namespace,
+        effective_namespace: namespace.unwrap_or(default_ns),
+        partial: false,
+    })
+}
+
+/// Whether a `$patch` (or other `$`-directive) key appears anywhere in the object.
+fn has_patch_directive(node: NodeRef<'_>) -> bool {
+    node.descendants().iter().any(|n| {
+        n.entries().any(|(k, _)| {
+            k.scalar()
+                .is_some_and(|k| k.starts_with("$patch") || k.starts_with("$setElementOrder"))
+        })
+    })
+}

@@ -1,0 +1,346 @@
+//! Rendering a report: human snippets (codespan-reporting) with a summary table,
+//! concise one-liners, and JSON. The only module that writes a report's text; callers
+//! choose the stream.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+use std::ops::Range;
+
+use codespan_reporting::diagnostic as cs;
+use codespan_reporting::files::{Error as FilesError, Files};
+use codespan_reporting::term::{self, termcolor};
+use comfy_table::{Table, presets};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::diag::{Diagnostic, Label, ObjectRef, Severity};
+use crate::engine::Report;
+use crate::load::LoadedFile;
+use crate::source::Position;
+
+/// Output formats of `check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Source snippets and a summary table.
+    Human,
+    /// `path:line:col: severity[rule] message`, one line each.
+    Concise,
+    /// One JSON document.
+    Json,
+}
+
+/// Whether to colour human output.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    /// Colour only on a terminal, and never when `NO_COLOR` is set.
+    #[must_use]
+    pub fn detect() -> Self {
+        use std::io::IsTerminal;
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        Self {
+            color: !no_color && io::stdout().is_terminal(),
+        }
+    }
+}
+
+/// Write a report in a format.
+///
+/// # Errors
+/// When the output cannot be written.
+pub fn report(
+    out: &mut dyn Write,
+    report: &Report,
+    format: Format,
+    style: Style,
+) -> io::Result<()> {
+    match format {
+        Format::Human => human(out, report, style),
+        Format::Concise => concise(out, report),
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, &json_report(report))?;
+            writeln!(out)
+        }
+    }
+}
+
+struct FileSet<'a>(&'a [LoadedFile]);
+
+impl<'a> Files<'a> for FileSet<'a> {
+    type FileId = usize;
+    type Name = &'a str;
+    type Source = &'a str;
+
+    fn name(&'a self, id: usize) -> Result<&'a str, FilesError> {
+        Ok(&self.0.get(id).ok_or(FilesError::FileMissing)?.source.name)
+    }
+
+    fn source(&'a self, id: usize) -> Result<&'a str, FilesError> {
+        Ok(&self.0.get(id).ok_or(FilesError::FileMissing)?.source.text)
+    }
+
+    fn line_index(&'a self, id: usize, byte_index: usize) -> Result<usize, FilesError> {
+        Ok(self
+            .0
+            .get(id)
+            .ok_or(FilesError::FileMissing)?
+            .source
+            .line_index(byte_index))
+    }
+
+    fn line_range(&'a self, id: usize, line_index: usize) -> Result<Range<usize>, FilesError> {
+        let source = &self.0.get(id).ok_or(FilesError::FileMissing)?.source;
+        if line_index >= source.line_count() {
+            return Err(FilesError::LineTooLarge {
+                given: line_index,
+                max: source.line_count() - 1,
+            });
+        }
+        let range = source.line_range(line_index);
+        // Include the line break, as codespan expects.
+        let end = source
+            .line_starts()
+            .get(line_index + 1)
+            .copied()
+            .unwrap_or(source.text.len());
+        Ok(range.start..end)
+    }
+}
+
+fn cs_severity(s: Severity) -> cs::Severity {
+    match s {
+        Severity::Error => cs::Severity::Error,
+        Severity::Warning => cs::Severity::Warning,
+        Severity::Info => cs::Severity::Note,
+    }
+}
+
+fn to_codespan(d: &Diagnostic) -> cs::Diagnostic<usize> {
+    let mut labels = vec![
+        cs::Label::primary(d.primary.file, d.primary.range.clone())
+            .with_message(&d.primary.message),
+    ];
+    labels.extend(
+        d.labels
+            .iter()
+            .map(|l| cs::Label::secondary(l.file, l.range.clone()).with_message(&l.message)),
+    );
+    let mut notes = Vec::new();
+    if let Some(o) = &d.object {
+        notes.push(format!("object: {}", object_name(o)));
+    }
+    if let Some(help) = &d.help {
+        notes.push(format!("help: {help}"));
+    }
+    cs::Diagnostic::new(cs_severity(d.severity))
+        .with_code(d.rule)
+        .with_message(&d.message)
+        .with_labels(labels)
+        .with_notes(notes)
+}
+
+fn object_name(o: &ObjectRef) -> String {
+    let ns = o
+        .namespace
+        .as_deref()
+        .map(|n| format!("{n}/"))
+        .unwrap_or_default();
+    format!(
+        "{}/{ns}{}",
+        o.kind,
+        o.name.as_deref().unwrap_or("<unnamed>")
+    )
+}
+
+fn human(out: &mut dyn Write, report: &Report, style: Style) -> io::Result<()> {
+    let files = FileSet(&report.files);
+    let config = term::Config::default();
+    let mut buffer = if style.color {
+        termcolor::Buffer::ansi()
+    } else {
+        termcolor::Buffer::no_color()
+    };
+    for d in &report.diagnostics {
+        term::emit_to_write_style(&mut buffer, &config, &files, &to_codespan(d))
+            .map_err(io::Error::other)?;
+    }
+    out.write_all(buffer.as_slice())?;
+    summary_table(out, report, style)
+}
+
+fn summary_table(out: &mut dyn Write, report: &Report, style: Style) -> io::Result<()> {
+    let mut counts: BTreeMap<(&str, Severity), usize> = BTreeMap::new();
+    for d in &report.diagnostics {
+        *counts.entry((d.rule, d.severity)).or_default() += 1;
+    }
+    if !counts.is_empty() {
+        let mut table = Table::new();
+        table.load_style(if style.color {
+            presets::UTF8_FULL_CONDENSED
+        } else {
+            presets::ASCII_MARKDOWN
+        });
+        table.set_header(["rule", "severity", "count"]);
+        for ((rule, severity), n) in &counts {
+            table.add_row([
+                (*rule).to_owned(),
+                severity.as_str().to_owned(),
+                n.to_string(),
+            ]);
+        }
+        writeln!(out, "{table}")?;
+    }
+    writeln!(out, "{}", summary_line(report))
+}
+
+/// `N files, M documents, K objects: X errors, Y warnings, Z infos`.
+#[must_use]
+pub fn summary_line(report: &Report) -> String {
+    let count = |s| {
+        report
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == s)
+            .count()
+    };
+    format!(
+        "{} files, {} documents, {} objects: {} errors, {} warnings, {} infos",
+        report.files.len(),
+        report.documents,
+        report.objects,
+        count(Severity::Error),
+        count(Severity::Warning),
+        count(Severity::Info)
+    )
+}
+
+fn position<'f>(files: &'f [LoadedFile], label: &Label, at_end: bool) -> (Position, &'f str) {
+    let file = &files[label.file].source;
+    let byte = if at_end {
+        label.range.end
+    } else {
+        label.range.start
+    };
+    (file.position(byte), &file.name)
+}
+
+fn concise(out: &mut dyn Write, report: &Report) -> io::Result<()> {
+    for d in &report.diagnostics {
+        let (pos, name) = position(&report.files, &d.primary, false);
+        writeln!(
+            out,
+            "{name}:{}:{}: {}[{}] {}",
+            pos.line,
+            pos.column,
+            d.severity.as_str(),
+            d.rule,
+            d.message
+        )?;
+    }
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct JsonLabel<'a> {
+    path: &'a str,
+    line: usize,
+    column: usize,
+    message: &'a str,
+}
+
+#[derive(Serialize)]
+struct JsonDiagnostic<'a> {
+    rule: &'a str,
+    severity: Severity,
+    message: &'a str,
+    path: &'a str,
+    line: usize,
+    column: usize,
+    end_line: usize,
+    end_column: usize,
+    object: Option<&'a ObjectRef>,
+    labels: Vec<JsonLabel<'a>>,
+    help: Option<&'a str>,
+}
+
+fn json_diagnostic<'a>(files: &'a [LoadedFile], d: &'a Diagnostic) -> JsonDiagnostic<'a> {
+    let (start, path) = position(files, &d.primary, false);
+    let (end, _) = position(files, &d.primary, true);
+    JsonDiagnostic {
+        rule: d.rule,
+        severity: d.severity,
+        message: &d.message,
+        path,
+        line: start.line,
+        column: start.column,
+        end_line: end.line,
+        end_column: end.column,
+        object: d.object.as_ref(),
+        labels: d
+            .labels
+            .iter()
+            .map(|l| {
+                let (p, path) = position(files, l, false);
+                JsonLabel {
+                    path,
+                    line: p.line,
+                    column: p.column,
+                    message: &l.message,
+                }
+            })
+            .collect(),
+        help: d.help.as_deref(),
+    }
+}
+
+fn json_report(report: &Report) -> serde_json::Value {
+    let diagnostics: Vec<_> = report
+        .diagnostics
+        .iter()
+        .map(|d| json_diagnostic(&report.files, d))
+        .collect();
+    let count = |s| {
+        report
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == s)
+            .count()
+    };
+    let mut rules: BTreeMap<&str, usize> = BTreeMap::new();
+    for d in &report.diagnostics {
+        *rules.entry(d.rule).or_default() += 1;
+    }
+    json!({
+        "diagnostics": diagnostics,
+        "summary": {
+            "files": report.files.len(),
+            "documents": report.documents,
+            "objects": report.objects,
+            "error": count(Severity::Error),
+            "warning": count(Severity::Warning),
+            "info": count(Severity::Info),
+            "rules": rules,
+        }
+    })
+}
+
+/// `meshlint rules`: one row per rule.
+///
+/// # Errors
+/// When the output cannot be written.
+pub fn rules_table(out: &mut dyn Write, style: Style) -> io::Result<()> {
+    let mut table = Table::new();
+    table.load_style(if style.color {
+        presets::UTF8_FULL_CONDENSED
+    } else {
+        presets::ASCII_MARKDOWN
+    });
+    table.set_header(["rule", "severity", "what it finds"]);
+    for rule in crate::rules::RULES {
+        table.add_row([rule.name, rule.severity.as_str(), rule.summary]);
+    }
+    writeln!(out, "{table}")
+}

@@ -1,0 +1,153 @@
+//! The rule registry: every rule's metadata in one table, its documentation embedded
+//! from `rules/<name>.md`, and the context rules read. Rules are pure: they look at the
+//! index and push diagnostics; they never print.
+
+use std::ops::Range;
+
+use crate::diag::{Diagnostic, Label, Severity};
+use crate::istio::Profile;
+use crate::load::LoadedFile;
+use crate::model::{Index, Object};
+use crate::source::FileId;
+
+mod unknown_port_protocol;
+mod unnamed_service_port;
+
+/// What a rule checks, run once over the whole index.
+pub type Check = fn(&Context<'_>, &mut Sink);
+
+/// A rule's metadata. Documentation lives in `rules/<name>.md`.
+pub struct Rule {
+    pub name: &'static str,
+    pub severity: Severity,
+    pub summary: &'static str,
+    pub doc: &'static str,
+    /// `None` for rules reported while loading files (parse problems).
+    pub check: Option<Check>,
+}
+
+macro_rules! doc {
+    ($name:literal) => {
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/rules/", $name, ".md"))
+    };
+}
+
+/// Every rule, in the order `meshlint rules` lists them.
+pub static RULES: &[Rule] = &[
+    Rule {
+        name: "invalid-yaml",
+        severity: Severity::Error,
+        summary: "a file that is not valid YAML (or not text at all)",
+        doc: doc!("invalid-yaml"),
+        check: None,
+    },
+    Rule {
+        name: "duplicate-key",
+        severity: Severity::Warning,
+        summary: "a mapping key written twice; Kubernetes silently keeps the last",
+        doc: doc!("duplicate-key"),
+        check: None,
+    },
+    Rule {
+        name: "template-skipped",
+        severity: Severity::Info,
+        summary: "a Helm or Go template, skipped because it is not a manifest",
+        doc: doc!("template-skipped"),
+        check: None,
+    },
+    Rule {
+        name: "unnamed-service-port",
+        severity: Severity::Warning,
+        summary: "a TCP Service port without a name, so Istio treats its traffic as plain TCP",
+        doc: doc!("unnamed-service-port"),
+        check: Some(unnamed_service_port::check),
+    },
+    Rule {
+        name: "unknown-port-protocol",
+        severity: Severity::Warning,
+        summary: "a Service port name whose prefix is not a protocol Istio recognises",
+        doc: doc!("unknown-port-protocol"),
+        check: Some(unknown_port_protocol::check),
+    },
+];
+
+/// The rule of a name.
+#[must_use]
+pub fn find(name: &str) -> Option<&'static Rule> {
+    RULES.iter().find(|r| r.name == name)
+}
+
+/// What every rule may read.
+pub struct Context<'a> {
+    pub files: &'a [LoadedFile],
+    pub index: &'a Index<'a>,
+    pub profile: Profile,
+}
+
+impl Context<'_> {
+    /// Objects that are whole (not patches), in index order.
+    pub fn objects(&self) -> impl Iterator<Item = &Object<'_>> + '_ {
+        self.index.objects.iter().filter(|o| !o.partial)
+    }
+}
+
+/// Collects one rule's diagnostics, filling in its name and severity.
+pub struct Sink {
+    rule: &'static Rule,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Sink {
+    #[must_use]
+    pub fn new(rule: &'static Rule) -> Self {
+        Self {
+            rule,
+            diagnostics: Vec::new(),
+        }
+    }
+
+    /// Start a diagnostic about `object`, at `range` of its file.
+    pub fn report(
+        &mut self,
+        object: &Object<'_>,
+        range: Range<usize>,
+        message: impl Into<String>,
+    ) -> &mut Diagnostic {
+        self.report_at(object.file, range, message, Some(object))
+    }
+
+    /// Start a diagnostic at a place, optionally about an object.
+    pub fn report_at(
+        &mut self,
+        file: FileId,
+        range: Range<usize>,
+        message: impl Into<String>,
+        object: Option<&Object<'_>>,
+    ) -> &mut Diagnostic {
+        let diag = Diagnostic::new(
+            self.rule.name,
+            self.rule.severity,
+            message,
+            Label::new(file, range, ""),
+        )
+        .with_object(object.map(Object::object_ref));
+        self.diagnostics.push(diag);
+        self.diagnostics.last_mut().expect("just pushed")
+    }
+}
+
+/// Run every rule with a check, in parallel, and return their diagnostics (unsorted).
+#[must_use]
+pub fn run_all(cx: &Context<'_>) -> Vec<Diagnostic> {
+    use rayon::prelude::*;
+    RULES
+        .par_iter()
+        .filter_map(|rule| {
+            let check = rule.check?;
+            let mut sink = Sink::new(rule);
+            check(cx, &mut sink);
+            Some(sink.diagnostics)
+        })
+        .flatten()
+        .collect()
+}

@@ -1,0 +1,929 @@
+//! The only module that knows the YAML parser. It turns a file's text into documents
+//! of spanned nodes (byte ranges into the file), keeping each scalar's raw style so
+//! that Kubernetes' YAML 1.1 typing can be decided from the text, and reports parse
+//! errors, duplicate keys and resource limits as data for the caller to diagnose.
+//!
+//! Aliases are never expanded: an alias node points at its anchor, so an alias bomb
+//! costs one node per alias. Nesting is bounded so that no later recursive walk can
+//! exhaust the stack.
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span};
+
+/// Index of a node within its document.
+pub type NodeId = u32;
+
+/// Documents nested deeper than this are rejected (Kubernetes objects rarely pass 20).
+pub const MAX_DEPTH: usize = 256;
+
+/// How a scalar was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    Plain,
+    SingleQuoted,
+    DoubleQuoted,
+    Literal,
+    Folded,
+}
+
+impl Style {
+    #[must_use]
+    pub fn is_quoted(self) -> bool {
+        matches!(self, Style::SingleQuoted | Style::DoubleQuoted)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum NodeKind {
+    Scalar {
+        value: String,
+        style: Style,
+        /// The tag suffix when one was written (`!!str` gives `str`).
+        tag: Option<Box<str>>,
+    },
+    Seq {
+        items: Vec<NodeId>,
+        /// Written as `[...]`.
+        flow: bool,
+    },
+    Map {
+        entries: Vec<(NodeId, NodeId)>,
+        /// Written as `{...}`.
+        flow: bool,
+    },
+    /// An alias; the id is the anchored node it refers to.
+    Alias(NodeId),
+}
+
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub kind: NodeKind,
+    /// Byte range in the file. For a block collection it runs from its first content to
+    /// the end of its last scalar.
+    pub start: u32,
+    pub end: u32,
+}
+
+impl Node {
+    #[must_use]
+    pub fn span(&self) -> Range<usize> {
+        self.start as usize..self.end as usize
+    }
+}
+
+/// One YAML document of a stream.
+#[derive(Debug, Clone)]
+pub struct Document {
+    nodes: Vec<Node>,
+    root: NodeId,
+    /// Byte range of the document, from its `---` (or first content) to its end.
+    pub start: u32,
+    pub end: u32,
+}
+
+/// A key that appears twice in one mapping.
+#[derive(Debug, Clone)]
+pub struct DuplicateKey {
+    pub key: String,
+    pub first: Range<usize>,
+    pub second: Range<usize>,
+}
+
+/// A problem found while reading a stream.
+#[derive(Debug, Clone)]
+pub struct YamlError {
+    pub message: String,
+    /// Byte offset at which the parser stopped.
+    pub offset: usize,
+    /// The same offset in the re-indented copy that was parsed.
+    patched_offset: usize,
+    /// Where the broken document starts in that copy.
+    document_start: usize,
+}
+
+/// Everything parsed from one file.
+#[derive(Debug, Default)]
+pub struct Stream {
+    pub documents: Vec<Document>,
+    pub errors: Vec<YamlError>,
+    pub duplicates: Vec<DuplicateKey>,
+}
+
+/// Parse a whole stream. A syntax error ends the document it is in; parsing resumes at
+/// the next `---` line, so one broken document does not hide the rest of the file.
+///
+/// The parser is stricter than Kubernetes' about one layout: a closing `]`, `}` or quote
+/// of a multi-line flow collection or quoted scalar written at its key's indentation.
+/// Such lines are re-indented in a scratch copy and parsed again; positions are mapped
+/// back to the original text, which is never changed.
+#[must_use]
+pub fn parse_stream(text: &str) -> Stream {
+    let mut patched = std::borrow::Cow::Borrowed(text);
+    let mut insertions: Vec<(usize, usize)> = Vec::new();
+    for _ in 0..8 {
+        let stream = parse_all(&patched, &insertions);
+        let fix = stream
+            .errors
+            .iter()
+            .find(|e| e.message.contains("indentation"))
+            .and_then(|e| dedented_closer(&patched, e.patched_offset));
+        let Some((at, spaces)) = fix else {
+            return stream;
+        };
+        let mut owned = patched.into_owned();
+        owned.insert_str(at, &" ".repeat(spaces));
+        patched = std::borrow::Cow::Owned(owned);
+        insertions.push((at, spaces));
+        insertions.sort_unstable();
+    }
+    parse_all(&patched, &insertions)
+}
+
+/// For an indentation error at `offset`: the start of a closing line (`]`, `}`) written
+/// at or left of the indentation of the line that opened its collection or scalar, and
+/// how many spaces make it valid.
+fn dedented_closer(text: &str, offset: usize) -> Option<(usize, usize)> {
+    let starts: Vec<usize> = std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+        .collect();
+    let line_of = |b: usize| starts.partition_point(|&s| s <= b) - 1;
+    let line = |i: usize| {
+        let end = starts.get(i + 1).map_or(text.len(), |&e| e - 1);
+        text[starts[i]..end].trim_end_matches('\r')
+    };
+    let indent = |l: &str| l.len() - l.trim_start_matches(' ').len();
+    let err_line = line_of(offset.min(text.len()));
+    let opener = (err_line.saturating_sub(200)..=err_line).rev().find(|&i| {
+        let t = line(i).trim_end();
+        t.ends_with('[') || t.ends_with('{') || t.ends_with("'[") || t.ends_with("\"[")
+    })?;
+    let k = indent(line(opener));
+    (opener + 1..starts.len().min(opener + 2000)).find_map(|i| {
+        let l = line(i);
+        let t = l.trim_start_matches(' ');
+        let n = indent(l);
+        (n <= k && (t.starts_with(']') || t.starts_with('}'))).then(|| (starts[i], k + 2 - n))
+    })
+}
+
+/// Parse every document of `text` (a possibly patched copy of the file).
+fn parse_all(text: &str, insertions: &[(usize, usize)]) -> Stream {
+    let mut out = Stream::default();
+    let mut base = 0;
+    loop {
+        match parse_chunk(&text[base..], base, insertions, &mut out) {
+            Ok(()) => break,
+            Err(err) => {
+                // Resume at the first `---` after the start of the broken document.
+                let next = next_document_marker(text, err.document_start);
+                out.errors.push(err);
+                match next {
+                    Some(next) if next > base => base = next,
+                    _ => break,
+                }
+            }
+        }
+        if base >= text.len() {
+            break;
+        }
+    }
+    out
+}
+
+/// Offset of the first line after `offset` that starts with `---` (a document marker).
+fn next_document_marker(text: &str, offset: usize) -> Option<usize> {
+    let mut pos = text[offset.min(text.len())..].find('\n')? + offset + 1;
+    while pos < text.len() {
+        let rest = &text[pos..];
+        if rest.starts_with("---")
+            && rest[3..]
+                .chars()
+                .next()
+                .is_none_or(|c| c == ' ' || c == '\t' || c == '\r' || c == '\n')
+        {
+            return Some(pos);
+        }
+        pos += rest.find('\n')? + 1;
+    }
+    None
+}
+
+/// Maps the parser's character indices to byte offsets in the file.
+struct Offsets<'i> {
+    base: usize,
+    /// Byte offset of every character, present only when the chunk is not ASCII.
+    table: Option<Vec<u32>>,
+    /// Spaces inserted into the parsed copy: (offset in the copy, count), sorted.
+    insertions: &'i [(usize, usize)],
+}
+
+impl<'i> Offsets<'i> {
+    fn new(chunk: &str, base: usize, insertions: &'i [(usize, usize)]) -> Self {
+        let table = (!chunk.is_ascii()).then(|| {
+            let mut t: Vec<u32> = chunk.char_indices().map(|(i, _)| to_u32(i)).collect();
+            t.push(to_u32(chunk.len()));
+            t
+        });
+        Self {
+            base,
+            table,
+            insertions,
+        }
+    }
+
+    /// Byte offset in the parsed copy.
+    fn patched(&self, char_index: usize) -> usize {
+        let local = match &self.table {
+            None => char_index,
+            Some(t) => t.get(char_index).or(t.last()).map_or(0, |&b| b as usize),
+        };
+        self.base + local
+    }
+
+    /// Byte offset in the original file.
+    fn byte(&self, char_index: usize) -> usize {
+        let patched = self.patched(char_index);
+        let mut shift = 0;
+        for &(at, n) in self.insertions {
+            if at + n <= patched {
+                shift += n;
+            } else if at < patched {
+                shift += patched - at;
+            }
+        }
+        patched - shift
+    }
+}
+
+fn to_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+enum Open {
+    Seq {
+        id: NodeId,
+        items: Vec<NodeId>,
+        flow: bool,
+        anchor: usize,
+    },
+    Map {
+        id: NodeId,
+        entries: Vec<(NodeId, NodeId)>,
+        pending_key: Option<NodeId>,
+        flow: bool,
+        anchor: usize,
+    },
+}
+
+struct Builder<'a> {
+    offsets: &'a Offsets<'a>,
+    nodes: Vec<Node>,
+    stack: Vec<Open>,
+    anchors: HashMap<usize, NodeId>,
+    root: Option<NodeId>,
+    doc_start: usize,
+}
+
+impl Builder<'_> {
+    fn push_node(&mut self, kind: NodeKind, start: usize, end: usize) -> NodeId {
+        let id = to_u32(self.nodes.len());
+        self.nodes.push(Node {
+            kind,
+            start: to_u32(start),
+            end: to_u32(end),
+        });
+        id
+    }
+
+    /// Attach a finished node to its parent (or make it the root).
+    fn attach(&mut self, id: NodeId) {
+        match self.stack.last_mut() {
+            None => self.root = Some(id),
+            Some(Open::Seq { items, .. }) => items.push(id),
+            Some(Open::Map {
+                entries,
+                pending_key,
+                ..
+            }) => match pending_key.take() {
+                None => *pending_key = Some(id),
+                Some(key) => entries.push((key, id)),
+            },
+        }
+    }
+
+    fn close(&mut self, dups: &mut Vec<DuplicateKey>) {
+        let Some(open) = self.stack.pop() else { return };
+        let (id, anchor, kind) = match open {
+            Open::Seq {
+                id,
+                items,
+                flow,
+                anchor,
+            } => (id, anchor, NodeKind::Seq { items, flow }),
+            Open::Map {
+                id,
+                entries,
+                flow,
+                anchor,
+                ..
+            } => {
+                self.find_duplicates(&entries, dups);
+                (id, anchor, NodeKind::Map { entries, flow })
+            }
+        };
+        let end = match &kind {
+            NodeKind::Seq { items, .. } => items.last().map(|&i| self.nodes[i as usize].end),
+            NodeKind::Map { entries, .. } => {
+                entries.last().map(|&(_, v)| self.nodes[v as usize].end)
+            }
+            _ => None,
+        };
+        let node = &mut self.nodes[id as usize];
+        if let Some(end) = end {
+            node.end = node.end.max(end);
+        }
+        node.kind = kind;
+        if anchor != 0 {
+            self.anchors.insert(anchor, id);
+        }
+        self.attach(id);
+    }
+
+    fn find_duplicates(&self, entries: &[(NodeId, NodeId)], dups: &mut Vec<DuplicateKey>) {
+        let key_of = |k: NodeId| match &self.nodes[k as usize].kind {
+            NodeKind::Scalar { value, .. } => Some(value.as_str()),
+            _ => None,
+        };
+        let mut seen: HashMap<&str, NodeId> = HashMap::new();
+        for &(k, _) in entries {
+            let Some(text) = key_of(k) else { continue };
+            if text == "<<" {
+                continue;
+            }
+            if let Some(&first) = seen.get(text) {
+                dups.push(DuplicateKey {
+                    key: text.to_owned(),
+                    first: self.nodes[first as usize].span(),
+                    second: self.nodes[k as usize].span(),
+                });
+            } else {
+                seen.insert(text, k);
+            }
+        }
+    }
+}
+
+fn style_of(style: ScalarStyle) -> Style {
+    match style {
+        ScalarStyle::Plain => Style::Plain,
+        ScalarStyle::SingleQuoted => Style::SingleQuoted,
+        ScalarStyle::DoubleQuoted => Style::DoubleQuoted,
+        ScalarStyle::Literal => Style::Literal,
+        ScalarStyle::Folded => Style::Folded,
+    }
+}
+
+fn scan_error(err: &ScanError, offsets: &Offsets<'_>) -> YamlError {
+    let index = err.marker().index();
+    YamlError {
+        message: err.info().to_owned(),
+        offset: offsets.byte(index),
+        patched_offset: offsets.patched(index),
+        document_start: 0,
+    }
+}
+
+/// Parse `chunk` (which starts at byte `base` of the file) into `out`.
+fn parse_chunk(
+    chunk: &str,
+    base: usize,
+    insertions: &[(usize, usize)],
+    out: &mut Stream,
+) -> Result<(), YamlError> {
+    let offsets = Offsets::new(chunk, base, insertions);
+    let mut parser = Parser::new_from_str(chunk);
+    let mut b = Builder {
+        offsets: &offsets,
+        nodes: Vec::new(),
+        stack: Vec::new(),
+        anchors: HashMap::new(),
+        root: None,
+        doc_start: base,
+    };
+    let mut doc_start = base;
+    loop {
+        let Some(next) = parser.next_event() else {
+            return Ok(());
+        };
+        let result = next
+            .map_err(|e| scan_error(&e, &offsets))
+            .and_then(|(event, span)| {
+                if matches!(event, Event::DocumentStart(_)) {
+                    doc_start = offsets.patched(span.start.index());
+                }
+                handle_event(&mut b, event, span, out)
+            });
+        result.map_err(|e| YamlError {
+            document_start: doc_start,
+            ..e
+        })?;
+    }
+}
+
+fn handle_event(
+    b: &mut Builder<'_>,
+    event: Event<'_>,
+    span: Span,
+    out: &mut Stream,
+) -> Result<(), YamlError> {
+    let start = b.offsets.byte(span.start.index());
+    let end = b.offsets.byte(span.end.index());
+    match event {
+        Event::DocumentStart(_) => {
+            b.nodes.clear();
+            b.anchors.clear();
+            b.root = None;
+            b.doc_start = start;
+        }
+        Event::DocumentEnd => {
+            if let Some(root) = b.root.take() {
+                let nodes = std::mem::take(&mut b.nodes);
+                let end = end.max(nodes[root as usize].end as usize);
+                out.documents.push(Document {
+                    nodes,
+                    root,
+                    start: to_u32(b.doc_start),
+                    end: to_u32(end),
+                });
+            }
+        }
+        Event::Scalar(value, style, anchor, tag) => {
+            let kind = NodeKind::Scalar {
+                value: value.into_owned(),
+                style: style_of(style),
+                tag: tag.map(|t| t.suffix.clone().into_boxed_str()),
+            };
+            let id = b.push_node(kind, start, end);
+            if anchor != 0 {
+                b.anchors.insert(anchor, id);
+            }
+            b.attach(id);
+        }
+        Event::Alias(anchor) => {
+            let Some(&target) = b.anchors.get(&anchor) else {
+                let patched = b.offsets.patched(span.start.index());
+                return Err(YamlError {
+                    message: "alias to an unknown anchor".into(),
+                    offset: start,
+                    patched_offset: patched,
+                    document_start: 0,
+                });
+            };
+            let id = b.push_node(NodeKind::Alias(target), start, end);
+            b.attach(id);
+        }
+        Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+            if b.stack.len() >= MAX_DEPTH {
+                return Err(YamlError {
+                    message: format!("document is nested deeper than {MAX_DEPTH} levels"),
+                    offset: start,
+                    patched_offset: b.offsets.patched(span.start.index()),
+                    document_start: 0,
+                });
+            }
+            let flow = end > start;
+            let is_seq = matches!(event, Event::SequenceStart(..));
+            let placeholder = NodeKind::Seq {
+                items: Vec::new(),
+                flow,
+            };
+            let id = b.push_node(placeholder, start, end);
+            b.stack.push(if is_seq {
+                Open::Seq {
+                    id,
+                    items: Vec::new(),
+                    flow,
+                    anchor,
+                }
+            } else {
+                Open::Map {
+                    id,
+                    entries: Vec::new(),
+                    pending_key: None,
+                    flow,
+                    anchor,
+                }
+            });
+        }
+        Event::SequenceEnd | Event::MappingEnd => {
+            if let Some(Open::Seq { id, flow: true, .. } | Open::Map { id, flow: true, .. }) =
+                b.stack.last()
+            {
+                let id = *id as usize;
+                b.nodes[id].end = b.nodes[id].end.max(to_u32(end));
+            }
+            b.close(&mut out.duplicates);
+        }
+        Event::StreamStart | Event::StreamEnd | Event::Nothing => {}
+    }
+    Ok(())
+}
+
+impl Document {
+    #[must_use]
+    pub fn root(&self) -> NodeRef<'_> {
+        self.node(self.root)
+    }
+
+    #[must_use]
+    pub fn node(&self, id: NodeId) -> NodeRef<'_> {
+        NodeRef { doc: self, id }.resolved()
+    }
+
+    #[must_use]
+    pub fn span(&self) -> Range<usize> {
+        self.start as usize..self.end as usize
+    }
+
+    /// Number of nodes, aliases counted once.
+    #[must_use]
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+}
+
+/// A node together with its document, for navigation.
+#[derive(Clone, Copy)]
+pub struct NodeRef<'d> {
+    doc: &'d Document,
+    id: NodeId,
+}
+
+impl std::fmt::Debug for NodeRef<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "NodeRef({}, {:?})", self.id, self.span())
+    }
+}
+
+impl<'d> NodeRef<'d> {
+    fn raw(&self) -> &'d Node {
+        &self.doc.nodes[self.id as usize]
+    }
+
+    /// Follow an alias to its anchor.
+    fn resolved(self) -> Self {
+        match self.raw().kind {
+            NodeKind::Alias(target) => NodeRef {
+                doc: self.doc,
+                id: target,
+            },
+            _ => self,
+        }
+    }
+
+    #[must_use]
+    pub fn id(&self) -> NodeId {
+        self.id
+    }
+
+    #[must_use]
+    pub fn document(&self) -> &'d Document {
+        self.doc
+    }
+
+    #[must_use]
+    pub fn span(&self) -> Range<usize> {
+        self.raw().span()
+    }
+
+    #[must_use]
+    pub fn kind(&self) -> &'d NodeKind {
+        &self.raw().kind
+    }
+
+    /// The scalar's value, whatever its YAML type.
+    #[must_use]
+    pub fn scalar(&self) -> Option<&'d str> {
+        match &self.raw().kind {
+            NodeKind::Scalar { value, .. } => Some(value),
+            _ => None,
+        }
+    }
+
+    #[must_use]
+    pub fn style(&self) -> Option<Style> {
+        match &self.raw().kind {
+            NodeKind::Scalar { style, .. } => Some(*style),
+            _ => None,
+        }
+    }
+
+    /// The scalar's value when Kubernetes reads it as a string.
+    #[must_use]
+    pub fn as_str(&self) -> Option<&'d str> {
+        let value = self.scalar()?;
+        (self.k8s_type() == Some(ScalarType::Str)).then_some(value)
+    }
+
+    /// The scalar's value when Kubernetes reads it as an integer.
+    #[must_use]
+    pub fn as_i64(&self) -> Option<i64> {
+        if self.k8s_type() != Some(ScalarType::Int) {
+            return None;
+        }
+        parse_int(self.scalar()?)
+    }
+
+    /// The scalar's value when Kubernetes reads it as a boolean.
+    #[must_use]
+    pub fn as_bool(&self) -> Option<bool> {
+        if self.k8s_type() != Some(ScalarType::Bool) {
+            return None;
+        }
+        let v = self.scalar()?.to_ascii_lowercase();
+        Some(matches!(v.as_str(), "y" | "yes" | "true" | "on"))
+    }
+
+    #[must_use]
+    pub fn is_null(&self) -> bool {
+        self.k8s_type() == Some(ScalarType::Null)
+    }
+
+    /// How Kubernetes (YAML 1.1, as `sigs.k8s.io/yaml` reads it) types this scalar.
+    #[must_use]
+    pub fn k8s_type(&self) -> Option<ScalarType> {
+        match &self.raw().kind {
+            NodeKind::Scalar { value, style, tag } => Some(match tag.as_deref() {
+                Some("str") => ScalarType::Str,
+                Some("bool") => ScalarType::Bool,
+                Some("int") => ScalarType::Int,
+                Some("float") => ScalarType::Float,
+                Some("null") => ScalarType::Null,
+                _ if *style == Style::Plain => resolve_plain(value),
+                _ => ScalarType::Str,
+            }),
+            _ => None,
+        }
+    }
+
+    #[must_use]
+    pub fn is_map(&self) -> bool {
+        matches!(self.raw().kind, NodeKind::Map { .. })
+    }
+
+    #[must_use]
+    pub fn is_seq(&self) -> bool {
+        matches!(self.raw().kind, NodeKind::Seq { .. })
+    }
+
+    /// Whether the collection was written in flow style (`[..]`, `{..}`).
+    #[must_use]
+    pub fn is_flow(&self) -> bool {
+        matches!(
+            self.raw().kind,
+            NodeKind::Seq { flow: true, .. } | NodeKind::Map { flow: true, .. }
+        )
+    }
+
+    /// The entries of a mapping (key, value), aliases resolved.
+    pub fn entries(self) -> impl Iterator<Item = (NodeRef<'d>, NodeRef<'d>)> + 'd {
+        let doc = self.doc;
+        let entries: &'d [(NodeId, NodeId)] = match &self.raw().kind {
+            NodeKind::Map { entries, .. } => entries,
+            _ => &[],
+        };
+        entries
+            .iter()
+            .map(move |&(k, v)| (doc.node(k), doc.node(v)))
+    }
+
+    /// The items of a sequence, aliases resolved.
+    pub fn items(self) -> impl Iterator<Item = NodeRef<'d>> + 'd {
+        let doc = self.doc;
+        let items: &'d [NodeId] = match &self.raw().kind {
+            NodeKind::Seq { items, .. } => items,
+            _ => &[],
+        };
+        items.iter().map(move |&i| doc.node(i))
+    }
+
+    /// The value of a mapping key (the last one when a key repeats, as Kubernetes keeps).
+    #[must_use]
+    pub fn get(&self, key: &str) -> Option<NodeRef<'d>> {
+        self.get_entry(key).map(|(_, v)| v)
+    }
+
+    /// The key node and value of a mapping key (the last one when a key repeats).
+    #[must_use]
+    pub fn get_entry(&self, key: &str) -> Option<(NodeRef<'d>, NodeRef<'d>)> {
+        let NodeKind::Map { entries, .. } = &self.raw().kind else {
+            return None;
+        };
+        entries.iter().rev().find_map(|&(k, v)| {
+            let k = self.doc.node(k);
+            (k.scalar() == Some(key)).then(|| (k, self.doc.node(v)))
+        })
+    }
+
+    /// This node and every node below it, each node once (an alias's target is visited
+    /// once however many aliases point at it), so that alias bombs stay linear.
+    #[must_use]
+    pub fn descendants(&self) -> Vec<NodeRef<'d>> {
+        let mut seen = vec![false; self.doc.nodes.len()];
+        let mut out = Vec::new();
+        let mut stack = vec![*self];
+        while let Some(n) = stack.pop() {
+            if std::mem::replace(&mut seen[n.id as usize], true) {
+                continue;
+            }
+            out.push(n);
+            for (k, v) in n.entries() {
+                stack.push(v);
+                stack.push(k);
+            }
+            stack.extend(n.items());
+        }
+        out
+    }
+
+    /// Follow a path of mapping keys.
+    #[must_use]
+    pub fn path(&self, keys: &[&str]) -> Option<NodeRef<'d>> {
+        keys.iter().try_fold(*self, |node, key| node.get(key))
+    }
+}
+
+/// A scalar's type as Kubernetes decides it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScalarType {
+    Str,
+    Bool,
+    Int,
+    Float,
+    Null,
+}
+
+/// YAML 1.1 resolution of a plain scalar, as go-yaml v2 (behind `sigs.k8s.io/yaml`) does.
+#[must_use]
+pub fn resolve_plain(value: &str) -> ScalarType {
+    match value {
+        "" | "~" | "null" | "Null" | "NULL" => return ScalarType::Null,
+        "y" | "Y" | "yes" | "Yes" | "YES" | "n" | "N" | "no" | "No" | "NO" | "true" | "True"
+        | "TRUE" | "false" | "False" | "FALSE" | "on" | "On" | "ON" | "off" | "Off" | "OFF" => {
+            return ScalarType::Bool;
+        }
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf" | "-.INF"
+        | ".nan" | ".NaN" | ".NAN" => return ScalarType::Float,
+        _ => {}
+    }
+    let first = value.as_bytes()[0];
+    if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.')) {
+        return ScalarType::Str;
+    }
+    if parse_int(value).is_some() {
+        ScalarType::Int
+    } else if is_float(value) {
+        ScalarType::Float
+    } else {
+        ScalarType::Str
+    }
+}
+
+/// Integer in YAML 1.1 notation (`0x1F`, `0o17`/`017`, `0b101`, `1_000`, `+5`).
+fn parse_int(value: &str) -> Option<i64> {
+    let plain: String = value.chars().filter(|&c| c != '_').collect();
+    let (neg, digits) = match plain.as_bytes().first()? {
+        b'-' => (true, &plain[1..]),
+        b'+' => (false, &plain[1..]),
+        _ => (false, plain.as_str()),
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    let n = if let Some(hex) = digits.strip_prefix("0x") {
+        i64::from_str_radix(hex, 16).ok()?
+    } else if let Some(bin) = digits.strip_prefix("0b") {
+        i64::from_str_radix(bin, 2).ok()?
+    } else if let Some(oct) = digits.strip_prefix("0o") {
+        i64::from_str_radix(oct, 8).ok()?
+    } else if digits.len() > 1 && digits.starts_with('0') {
+        i64::from_str_radix(&digits[1..], 8).ok()?
+    } else if digits.bytes().all(|b| b.is_ascii_digit()) {
+        digits.parse().ok()?
+    } else {
+        return None;
+    };
+    Some(if neg { -n } else { n })
+}
+
+fn is_float(value: &str) -> bool {
+    let plain: String = value.chars().filter(|&c| c != '_').collect();
+    let body = plain.strip_prefix(['-', '+']).unwrap_or(&plain);
+    let (mantissa, exponent) = match body.find(['e', 'E']) {
+        Some(i) => (&body[..i], Some(&body[i + 1..])),
+        None => (body, None),
+    };
+    let digits_ok = mantissa.bytes().filter(|&b| b == b'.').count() <= 1
+        && mantissa.bytes().any(|b| b.is_ascii_digit())
+        && mantissa.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+    let exp_ok = exponent.is_none_or(|e| {
+        let e = e.strip_prefix(['-', '+']).unwrap_or(e);
+        !e.is_empty() && e.bytes().all(|b| b.is_ascii_digit())
+    });
+    digits_ok && exp_ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_point_at_keys_and_values() {
+        let text = "a: 1\nb:\n  c: \"x\"\n";
+        let s = parse_stream(text);
+        assert!(s.errors.is_empty());
+        let root = s.documents[0].root();
+        let (k, v) = root.path(&["b"]).unwrap().get_entry("c").unwrap();
+        assert_eq!(&text[k.span()], "c");
+        assert_eq!(&text[v.span()], "\"x\"");
+        assert_eq!(v.as_str(), Some("x"));
+    }
+
+    #[test]
+    fn non_ascii_offsets_are_bytes() {
+        let text = "a: \"héllo wörld\"\nb: ok\n";
+        let s = parse_stream(text);
+        let v = s.documents[0].root().get("b").unwrap();
+        assert_eq!(&text[v.span()], "ok");
+    }
+
+    #[test]
+    fn yaml_11_types() {
+        for (v, t) in [
+            ("yes", ScalarType::Bool),
+            ("On", ScalarType::Bool),
+            ("y", ScalarType::Bool),
+            ("0644", ScalarType::Int),
+            ("1e3", ScalarType::Float),
+            ("1.5", ScalarType::Float),
+            ("~", ScalarType::Null),
+            ("enabled", ScalarType::Str),
+            ("1.2.3", ScalarType::Str),
+            ("-", ScalarType::Str),
+        ] {
+            assert_eq!(resolve_plain(v), t, "{v}");
+        }
+    }
+
+    #[test]
+    fn closing_bracket_at_key_indentation_is_accepted() {
+        let text = "a:\n  args: [\n      \"x\", \"y\",\n  ]\n  b: '[\n    {}\n  ]'\n  c: 1\n";
+        let s = parse_stream(text);
+        assert!(s.errors.is_empty(), "{:?}", s.errors);
+        let a = s.documents[0].root().get("a").unwrap();
+        assert_eq!(a.get("args").unwrap().items().count(), 2);
+        assert_eq!(&text[a.get("c").unwrap().span()], "1");
+        assert_eq!(a.get("b").unwrap().scalar(), Some("[ {} ]"));
+    }
+
+    #[test]
+    fn error_in_one_document_keeps_the_next() {
+        let text = "a: 1\n---\nb: [\n---\nc: 3\n";
+        let s = parse_stream(text);
+        assert_eq!(s.errors.len(), 1);
+        let last = s.documents.last().unwrap().root();
+        assert_eq!(last.get("c").and_then(|n| n.as_i64()), Some(3));
+    }
+
+    #[test]
+    fn aliases_are_not_expanded() {
+        use std::fmt::Write;
+        let mut text = String::from("a: &a [x, x, x, x, x, x, x, x, x]\n");
+        let mut prev = 'a';
+        for name in 'b'..='z' {
+            let _ = writeln!(
+                text,
+                "{name}: &{name} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]"
+            );
+            prev = name;
+        }
+        let s = parse_stream(&text);
+        assert!(s.errors.is_empty());
+        assert!(s.documents[0].node_count() < 1000);
+    }
+
+    #[test]
+    fn duplicate_keys_are_reported() {
+        let text = "a: 1\nb: 2\na: 3\n";
+        let s = parse_stream(text);
+        assert_eq!(s.duplicates.len(), 1);
+        assert_eq!(s.duplicates[0].first, 0..1);
+        assert_eq!(s.duplicates[0].second, 10..11);
+        assert_eq!(
+            s.documents[0].root().get("a").and_then(|n| n.as_i64()),
+            Some(3)
+        );
+    }
+}
