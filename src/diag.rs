@@ -38,11 +38,7 @@ pub struct Label {
 impl Label {
     #[must_use]
     pub fn new(file: FileId, range: Range<usize>, message: impl Into<String>) -> Self {
-        Self {
-            file,
-            range,
-            message: message.into(),
-        }
+        Self { file, range, message: message.into() }
     }
 }
 
@@ -71,21 +67,8 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     #[must_use]
-    pub fn new(
-        rule: &'static str,
-        severity: Severity,
-        message: impl Into<String>,
-        primary: Label,
-    ) -> Self {
-        Self {
-            rule,
-            severity,
-            message: message.into(),
-            primary,
-            labels: Vec::new(),
-            help: None,
-            object: None,
-        }
+    pub fn new(rule: &'static str, severity: Severity, message: impl Into<String>, primary: Label) -> Self {
+        Self { rule, severity, message: message.into(), primary, labels: Vec::new(), help: None, object: None }
     }
 
     #[must_use]

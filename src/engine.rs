@@ -32,6 +32,19 @@ pub struct Options {
     pub inputs: Vec<Input>,
     pub namespace: String,
     pub profile: Profile,
+    pub context: ContextMode,
+}
+
+/// Where cross-file rules look for the rest of the repository when only some files are
+/// named (as a pre-commit hook does).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContextMode {
+    /// The git repository enclosing the first named file, if any.
+    Auto,
+    /// This directory.
+    Dir(PathBuf),
+    /// Only the named inputs.
+    Off,
 }
 
 /// A file to read: its display name and where its bytes come from.
@@ -39,12 +52,16 @@ pub struct Options {
 struct Entry {
     name: String,
     path: Option<PathBuf>,
+    /// Named by the user (directly or through a directory), not only context.
+    target: bool,
 }
 
 /// Everything a run found.
 #[derive(Debug)]
 pub struct Report {
     pub files: Vec<LoadedFile>,
+    /// For each file, whether the user named it (else it was read as context only).
+    pub targets: Vec<bool>,
     pub diagnostics: Vec<Diagnostic>,
     pub documents: usize,
     pub objects: usize,
@@ -53,6 +70,12 @@ pub struct Report {
 }
 
 impl Report {
+    /// Number of files the user named (directly or through a directory).
+    #[must_use]
+    pub fn target_count(&self) -> usize {
+        self.targets.iter().filter(|&&t| t).count()
+    }
+
     /// The most severe diagnostic, if any.
     #[must_use]
     pub fn max_severity(&self) -> Option<Severity> {
@@ -62,6 +85,16 @@ impl Report {
 
 /// Walk and read every input. Unreadable inputs become entries of `errors`.
 pub fn read_inputs(inputs: &[Input], errors: &mut Vec<String>) -> Vec<LoadedFile> {
+    read_with_context(inputs, None, errors).0
+}
+
+/// Walk and read the inputs and, as context, the files under `context`. Returns the
+/// files (sorted by name) and, for each, whether it is a target.
+fn read_with_context(
+    inputs: &[Input],
+    context: Option<&Path>,
+    errors: &mut Vec<String>,
+) -> (Vec<LoadedFile>, Vec<bool>) {
     let mut entries = Vec::new();
     let mut stdin_bytes = None;
     for input in inputs {
@@ -72,18 +105,21 @@ pub fn read_inputs(inputs: &[Input], errors: &mut Vec<String>) -> Vec<LoadedFile
                     Ok(_) => stdin_bytes = Some(bytes),
                     Err(e) => errors.push(format!("{name}: cannot read standard input: {e}")),
                 }
-                entries.push(Entry {
-                    name: name.clone(),
-                    path: None,
-                });
+                entries.push(Entry { name: name.clone(), path: None, target: true });
             }
             Input::Path(path) => collect_path(path, &mut entries, errors),
         }
     }
-    entries.sort_by(|a, b| a.name.cmp(&b.name));
+    for e in &mut entries {
+        e.target = true;
+    }
+    if let Some(dir) = context {
+        collect_path(dir, &mut entries, errors);
+    }
     dedup(&mut entries);
+    entries.sort_by(|a, b| a.name.cmp(&b.name));
     let errors_mutex = Mutex::new(std::mem::take(errors));
-    let files: Vec<LoadedFile> = entries
+    let read: Vec<(Entry, Vec<u8>)> = entries
         .into_par_iter()
         .filter_map(|entry| {
             let bytes = match &entry.path {
@@ -91,27 +127,28 @@ pub fn read_inputs(inputs: &[Input], errors: &mut Vec<String>) -> Vec<LoadedFile
                 Some(path) => match std::fs::read(path) {
                     Ok(bytes) => bytes,
                     Err(e) => {
-                        errors_mutex
-                            .lock()
-                            .expect("poisoned")
-                            .push(format!("{}: {e}", entry.name));
+                        errors_mutex.lock().expect("poisoned").push(format!("{}: {e}", entry.name));
                         return None;
                     }
                 },
             };
             Some((entry, bytes))
         })
-        .collect::<Vec<_>>()
+        .collect();
+    *errors = errors_mutex.into_inner().expect("poisoned");
+    errors.sort();
+    // Ids are positions among the files actually read.
+    let targets = read.iter().map(|(e, _)| e.target).collect();
+    let files = read
         .into_par_iter()
         .enumerate()
         .map(|(id, (entry, bytes))| load::load(id, entry.name, entry.path, bytes))
         .collect();
-    *errors = errors_mutex.into_inner().expect("poisoned");
-    errors.sort();
-    files
+    (files, targets)
 }
 
-/// Drop a file named twice (explicitly and through its directory, say).
+/// Drop a file named twice (explicitly and through its directory, say), keeping the
+/// first mention, which is a target when any mention is.
 fn dedup(entries: &mut Vec<Entry>) {
     let mut seen = HashSet::new();
     entries.retain(|e| match &e.path {
@@ -131,52 +168,36 @@ fn collect_path(path: &Path, entries: &mut Vec<Entry>, errors: &mut Vec<String>)
         }
     };
     if !meta.is_dir() {
-        entries.push(Entry {
-            name: display(path),
-            path: Some(path.to_owned()),
-        });
+        entries.push(Entry { name: display(path), path: Some(path.to_owned()), target: false });
         return;
     }
     let found = Mutex::new(Vec::new());
     let walk_errors = Mutex::new(Vec::new());
-    ignore::WalkBuilder::new(path)
-        .hidden(true)
-        .require_git(false)
-        .build_parallel()
-        .run(|| {
-            Box::new(|result| {
-                match result {
-                    Ok(dent) => {
-                        let p = dent.path();
-                        let is_file = dent
-                            .file_type()
-                            .is_some_and(|t| t.is_file() || t.is_symlink() && p.is_file());
-                        if is_file && has_manifest_extension(p) {
-                            found.lock().expect("poisoned").push(p.to_owned());
-                        }
+    ignore::WalkBuilder::new(path).hidden(true).require_git(false).build_parallel().run(|| {
+        Box::new(|result| {
+            match result {
+                Ok(dent) => {
+                    let p = dent.path();
+                    let is_file = dent.file_type().is_some_and(|t| t.is_file() || t.is_symlink() && p.is_file());
+                    if is_file && has_manifest_extension(p) {
+                        found.lock().expect("poisoned").push(p.to_owned());
                     }
-                    Err(e) => walk_errors.lock().expect("poisoned").push(e.to_string()),
                 }
-                ignore::WalkState::Continue
-            })
-        });
+                Err(e) => walk_errors.lock().expect("poisoned").push(e.to_string()),
+            }
+            ignore::WalkState::Continue
+        })
+    });
     errors.extend(walk_errors.into_inner().expect("poisoned"));
-    entries.extend(
-        found
-            .into_inner()
-            .expect("poisoned")
-            .into_iter()
-            .map(|p| Entry {
-                name: display(&p),
-                path: Some(p),
-            }),
-    );
+    entries.extend(found.into_inner().expect("poisoned").into_iter().map(|p| Entry {
+        name: display(&p),
+        path: Some(p),
+        target: false,
+    }));
 }
 
 fn has_manifest_extension(path: &Path) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| MANIFEST_EXTENSIONS.contains(&e))
+    path.extension().and_then(|e| e.to_str()).is_some_and(|e| MANIFEST_EXTENSIONS.contains(&e))
 }
 
 fn display(path: &Path) -> String {
@@ -184,32 +205,49 @@ fn display(path: &Path) -> String {
     s.strip_prefix("./").unwrap_or(&s).to_owned()
 }
 
+/// The directory read as context, when some inputs are files named explicitly.
+fn context_dir(options: &Options) -> Option<PathBuf> {
+    let first_file = options.inputs.iter().find_map(|i| match i {
+        Input::Path(p) if !p.is_dir() => Some(p.as_path()),
+        _ => None,
+    });
+    match &options.context {
+        ContextMode::Off => None,
+        ContextMode::Dir(dir) => Some(dir.clone()),
+        ContextMode::Auto => git_toplevel(first_file?),
+    }
+}
+
+/// The root of the git work tree holding `path`, shown relative to the working directory
+/// when it lies below it.
+fn git_toplevel(path: &Path) -> Option<PathBuf> {
+    let abs = std::fs::canonicalize(path).ok()?;
+    let root = abs.ancestors().skip(1).find(|dir| dir.join(".git").exists())?;
+    let cwd = std::env::current_dir().ok().and_then(|c| std::fs::canonicalize(c).ok());
+    Some(match cwd.as_deref().and_then(|c| root.strip_prefix(c).ok()) {
+        Some(rel) if rel.as_os_str().is_empty() => PathBuf::from("."),
+        Some(rel) => rel.to_owned(),
+        None => root.to_owned(),
+    })
+}
+
 /// Read, parse, index and check everything.
 #[must_use]
 pub fn check(options: &Options) -> Report {
     let mut errors = Vec::new();
-    let files = read_inputs(&options.inputs, &mut errors);
-    let model_options = ModelOptions {
-        namespace: options.namespace.clone(),
-    };
+    let context = context_dir(options);
+    let (files, targets) = read_with_context(&options.inputs, context.as_deref(), &mut errors);
+    let model_options = ModelOptions { namespace: options.namespace.clone() };
     let (mut diagnostics, documents, objects) = {
         let index = Index::build(&files, &model_options);
-        let cx = Context {
-            files: &files,
-            index: &index,
-            profile: options.profile,
-        };
+        let cx = Context { files: &files, index: &index, profile: options.profile };
         (rules::run_all(&cx), index.documents, index.objects.len())
     };
     diagnostics.extend(files.iter().flat_map(|f| f.problems.iter().cloned()));
+    // Report what touches a named file: its primary span or any of its labels.
+    diagnostics.retain(|d| d.files().any(|f| targets[f]));
     sort(&mut diagnostics);
-    Report {
-        files,
-        diagnostics,
-        documents,
-        objects,
-        errors,
-    }
+    Report { files, targets, diagnostics, documents, objects, errors }
 }
 
 /// Order diagnostics by file, position, rule and message.

@@ -20,19 +20,10 @@ pub struct LoadedFile {
 
 /// Turn raw bytes into a loaded file. Never fails: bad input becomes a diagnostic.
 #[must_use]
-pub fn load(
-    id: FileId,
-    name: String,
-    path: Option<std::path::PathBuf>,
-    bytes: Vec<u8>,
-) -> LoadedFile {
+pub fn load(id: FileId, name: String, path: Option<std::path::PathBuf>, bytes: Vec<u8>) -> LoadedFile {
     let (text, early) = decode(id, bytes);
     let source = SourceFile::new(name, path, text);
-    let mut file = LoadedFile {
-        source,
-        documents: Vec::new(),
-        problems: early.into_iter().collect(),
-    };
+    let mut file = LoadedFile { source, documents: Vec::new(), problems: early.into_iter().collect() };
     if !file.problems.is_empty() {
         return file;
     }
@@ -47,9 +38,7 @@ pub fn load(
                 "file is a Helm or Go template, not a manifest: skipped",
                 Label::new(id, at..at + 2, "template expression"),
             )
-            .with_help(
-                "check the rendered output instead, e.g. `helm template . | meshlint check -`",
-            ),
+            .with_help("check the rendered output instead, e.g. `helm template . | meshlint check -`"),
         );
         return file;
     }
@@ -71,11 +60,7 @@ pub fn load(
                 format!("key `{}` appears twice in the same mapping", dup.key),
                 Label::new(id, dup.second.clone(), "this value wins"),
             )
-            .with_label(Label::new(
-                id,
-                dup.first.clone(),
-                "first defined here, silently discarded",
-            ))
+            .with_label(Label::new(id, dup.first.clone(), "first defined here, silently discarded"))
             .with_help("remove one of the two keys; Kubernetes keeps only the last one"),
         );
     }
@@ -90,18 +75,10 @@ fn next_char_boundary(text: &str, at: usize) -> usize {
 /// Decode bytes as UTF-8 text, or explain why they are not a manifest.
 fn decode(id: FileId, bytes: Vec<u8>) -> (String, Option<Diagnostic>) {
     let problem = |message: String, label: &str, at: usize| {
-        Some(Diagnostic::new(
-            "invalid-yaml",
-            Severity::Error,
-            message,
-            Label::new(id, at..at, label),
-        ))
+        Some(Diagnostic::new("invalid-yaml", Severity::Error, message, Label::new(id, at..at, label)))
     };
     if bytes.len() > MAX_FILE_BYTES {
-        let msg = format!(
-            "file is {} bytes, over the {MAX_FILE_BYTES}-byte limit: not parsed",
-            bytes.len()
-        );
+        let msg = format!("file is {} bytes, over the {MAX_FILE_BYTES}-byte limit: not parsed", bytes.len());
         return (String::new(), problem(msg, "file too large", 0));
     }
     if let Some(nul) = bytes.iter().position(|&b| b == 0) {

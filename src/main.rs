@@ -8,17 +8,13 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use meshlint::diag::Severity;
-use meshlint::engine::{self, Input, Options};
+use meshlint::engine::{self, ContextMode, Input, Options};
 use meshlint::istio::Profile;
 use meshlint::render::{self, Format, Style};
 use meshlint::rules;
 
 #[derive(Parser)]
-#[command(
-    name = "meshlint",
-    version,
-    about = "Lint Kubernetes manifests for the Istio service mesh, offline"
-)]
+#[command(name = "meshlint", version, about = "Lint Kubernetes manifests for the Istio service mesh, offline")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -60,6 +56,13 @@ struct CheckArgs {
     /// The Istio behaviour to check against.
     #[arg(long, value_enum, default_value_t = Profile::Istio02)]
     profile: Profile,
+    /// When files are named, also read this directory so that cross-file rules see the
+    /// rest of the repository [default: the enclosing git repository].
+    #[arg(long, value_name = "DIR", conflicts_with = "no_context")]
+    context: Option<PathBuf>,
+    /// Read only the named inputs, even when they are single files.
+    #[arg(long)]
+    no_context: bool,
 }
 
 fn main() -> ExitCode {
@@ -105,19 +108,14 @@ fn check(args: CheckArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let inputs = args
         .paths
         .iter()
-        .map(|p| {
-            if p == "-" {
-                Input::Stdin(args.stdin_filename.clone())
-            } else {
-                Input::Path(p.into())
-            }
-        })
+        .map(|p| if p == "-" { Input::Stdin(args.stdin_filename.clone()) } else { Input::Path(p.into()) })
         .collect();
-    let options = Options {
-        inputs,
-        namespace: args.namespace,
-        profile: args.profile,
+    let context = match (args.no_context, args.context) {
+        (true, _) => ContextMode::Off,
+        (false, Some(dir)) => ContextMode::Dir(dir),
+        (false, None) => ContextMode::Auto,
     };
+    let options = Options { inputs, namespace: args.namespace, profile: args.profile, context };
     let report = engine::check(&options);
     render::report(out, &report, args.format, Style::detect())?;
     out.flush()?;

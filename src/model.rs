@@ -2,7 +2,7 @@
 //! workloads, the Service view, and the index across all files that cross-file rules
 //! query. Shared helpers for rules live here, not in the rules.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 
 use crate::diag::ObjectRef;
@@ -11,14 +11,8 @@ use crate::source::FileId;
 use crate::yaml::NodeRef;
 
 /// Kinds whose pod template sits at `spec.template`.
-const TEMPLATE_KINDS: &[&str] = &[
-    "Deployment",
-    "StatefulSet",
-    "DaemonSet",
-    "ReplicaSet",
-    "ReplicationController",
-    "Job",
-];
+const TEMPLATE_KINDS: &[&str] =
+    &["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job"];
 
 /// One Kubernetes object: a document, or an item of a `kind: List`.
 #[derive(Debug, Clone)]
@@ -43,9 +37,7 @@ impl<'a> Object<'a> {
     /// The span of `kind`'s value: the fallback position for findings about the object.
     #[must_use]
     pub fn kind_span(&self) -> Range<usize> {
-        self.node
-            .get("kind")
-            .map_or_else(|| self.node.span(), |n| n.span())
+        self.node.get("kind").map_or_else(|| self.node.span(), |n| n.span())
     }
 
     #[must_use]
@@ -53,9 +45,15 @@ impl<'a> Object<'a> {
         self.node.get("metadata")
     }
 
+    /// The span of `metadata.name`'s value, else of `kind`.
+    #[must_use]
+    pub fn name_span(&self) -> Range<usize> {
+        self.node.path(&["metadata", "name"]).map_or_else(|| self.kind_span(), |n| n.span())
+    }
+
     #[must_use]
     pub fn annotations(&self) -> Option<NodeRef<'a>> {
-        self.node.path(&["metadata", "annotations"])
+        self.node.path(&["metadata", "annotations"]).filter(NodeRef::is_map)
     }
 
     #[must_use]
@@ -94,9 +92,7 @@ impl<'a> PodTemplate<'a> {
     pub fn of(object: &Object<'a>) -> Option<Self> {
         let node = match object.kind {
             "Pod" => object.node,
-            "CronJob" => object
-                .node
-                .path(&["spec", "jobTemplate", "spec", "template"])?,
+            "CronJob" => object.node.path(&["spec", "jobTemplate", "spec", "template"])?,
             k if TEMPLATE_KINDS.contains(&k) => object.node.path(&["spec", "template"])?,
             _ => return None,
         };
@@ -110,9 +106,14 @@ impl<'a> PodTemplate<'a> {
 
     #[must_use]
     pub fn labels(&self) -> Option<NodeRef<'a>> {
-        self.node
-            .path(&["metadata", "labels"])
-            .filter(NodeRef::is_map)
+        self.node.path(&["metadata", "labels"]).filter(NodeRef::is_map)
+    }
+
+    /// Where to point a finding about the pod's labels: the labels, else the pod's
+    /// metadata, else the template itself.
+    #[must_use]
+    pub fn labels_span(&self) -> Range<usize> {
+        self.labels().or_else(|| self.metadata()).unwrap_or(self.node).span()
     }
 
     /// The value of a label, when it is a string.
@@ -123,9 +124,7 @@ impl<'a> PodTemplate<'a> {
 
     #[must_use]
     pub fn annotations(&self) -> Option<NodeRef<'a>> {
-        self.node
-            .path(&["metadata", "annotations"])
-            .filter(NodeRef::is_map)
+        self.node.path(&["metadata", "annotations"]).filter(NodeRef::is_map)
     }
 
     #[must_use]
@@ -135,17 +134,11 @@ impl<'a> PodTemplate<'a> {
 
     /// Containers (`spec.containers`), in order.
     pub fn containers(&self) -> impl Iterator<Item = NodeRef<'a>> + 'a {
-        self.spec()
-            .and_then(|s| s.get("containers"))
-            .into_iter()
-            .flat_map(super::yaml::NodeRef::items)
+        self.spec().and_then(|s| s.get("containers")).into_iter().flat_map(super::yaml::NodeRef::items)
     }
 
     pub fn init_containers(&self) -> impl Iterator<Item = NodeRef<'a>> + 'a {
-        self.spec()
-            .and_then(|s| s.get("initContainers"))
-            .into_iter()
-            .flat_map(super::yaml::NodeRef::items)
+        self.spec().and_then(|s| s.get("initContainers")).into_iter().flat_map(super::yaml::NodeRef::items)
     }
 }
 
@@ -208,17 +201,12 @@ impl<'a> Service<'a> {
             return None;
         }
         let spec = object.node.get("spec");
-        let ports = spec
-            .and_then(|s| s.get("ports"))
-            .into_iter()
-            .flat_map(super::yaml::NodeRef::items)
-            .filter(NodeRef::is_map);
+        let ports =
+            spec.and_then(|s| s.get("ports")).into_iter().flat_map(super::yaml::NodeRef::items).filter(NodeRef::is_map);
         Some(Self {
             node: object.node,
             service_type: spec.and_then(|s| s.get("type")).and_then(|t| t.scalar()),
-            selector: spec
-                .and_then(|s| s.get("selector"))
-                .filter(|s| s.is_map() && s.entries().next().is_some()),
+            selector: spec.and_then(|s| s.get("selector")).filter(|s| s.is_map() && s.entries().next().is_some()),
             ports: ports.map(ServicePort::of).collect(),
         })
     }
@@ -247,6 +235,21 @@ pub struct Index<'a> {
     pub by_namespace: BTreeMap<&'a str, Vec<usize>>,
     /// Documents read, objects or not.
     pub documents: usize,
+    /// For each object, the group of definitions of its identity (file order); the first
+    /// whole definition of a group is the canonical one. Partial objects are alone.
+    group_of: Vec<usize>,
+    groups: Vec<Vec<usize>>,
+    selection: Selection<'a>,
+}
+
+/// Services by selector, for finding which Services select a pod template in time
+/// proportional to the template's labels, not to the number of Services.
+#[derive(Debug, Default)]
+struct Selection<'a> {
+    /// (namespace, key, value) of each Service's least common selector pair.
+    by_pair: HashMap<(&'a str, &'a str, &'a str), Vec<usize>>,
+    /// Each canonical Service's selector pairs.
+    selectors: HashMap<usize, Vec<(&'a str, &'a str)>>,
 }
 
 impl<'a> Index<'a> {
@@ -264,55 +267,157 @@ impl<'a> Index<'a> {
         }
         let mut by_namespace: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
         for (i, o) in objects.iter().enumerate() {
-            by_namespace
-                .entry(o.effective_namespace)
-                .or_default()
-                .push(i);
+            by_namespace.entry(o.effective_namespace).or_default().push(i);
         }
-        Self {
-            objects,
-            by_namespace,
-            documents,
-        }
+        mark_kustomize_patches(files, &mut objects);
+        let (group_of, groups) = group_identities(&objects);
+        let mut index = Self { objects, by_namespace, documents, group_of, groups, selection: Selection::default() };
+        index.selection = Selection::build(&index);
+        index
+    }
+
+    /// Whether the object is the definition that stands for its identity: whole, and the
+    /// first of its identity in file order.
+    #[must_use]
+    pub fn is_canonical(&self, object: usize) -> bool {
+        !self.objects[object].partial && self.groups[self.group_of[object]][0] == object
+    }
+
+    /// The other definitions of the same object, in file order.
+    pub fn other_definitions(&self, object: usize) -> impl Iterator<Item = usize> + '_ {
+        self.groups[self.group_of[object]].iter().copied().filter(move |&o| o != object)
+    }
+
+    /// Canonical objects, in index order.
+    pub fn canonical(&self) -> impl Iterator<Item = (usize, &Object<'a>)> + '_ {
+        self.objects.iter().enumerate().filter(|(i, _)| self.is_canonical(*i))
+    }
+
+    /// Canonical Services in the template's namespace whose selector matches its labels,
+    /// in index order.
+    #[must_use]
+    pub fn selecting_services(&self, namespace: &str, template: &PodTemplate<'a>) -> Vec<usize> {
+        let labels: Vec<(&str, &str)> = template
+            .labels()
+            .into_iter()
+            .flat_map(NodeRef::entries)
+            .filter_map(|(k, v)| Some((k.scalar()?, v.scalar()?)))
+            .collect();
+        let mut found: Vec<usize> = labels
+            .iter()
+            .filter_map(|&(k, v)| self.selection.by_pair.get(&(namespace, k, v)))
+            .flatten()
+            .copied()
+            .filter(|s| self.selection.selectors[s].iter().all(|pair| labels.contains(pair)))
+            .collect();
+        found.sort_unstable();
+        found.dedup();
+        found
     }
 
     /// Objects with a pod template, with that template.
     pub fn workloads(&self) -> impl Iterator<Item = (usize, PodTemplate<'a>)> + '_ {
-        self.objects
-            .iter()
-            .enumerate()
-            .filter_map(|(i, o)| Some((i, PodTemplate::of(o)?)))
+        self.objects.iter().enumerate().filter_map(|(i, o)| Some((i, PodTemplate::of(o)?)))
     }
 
     pub fn services(&self) -> impl Iterator<Item = (usize, Service<'a>)> + '_ {
-        self.objects
-            .iter()
-            .enumerate()
-            .filter_map(|(i, o)| Some((i, Service::of(o)?)))
+        self.objects.iter().enumerate().filter_map(|(i, o)| Some((i, Service::of(o)?)))
     }
 }
 
-fn collect_objects<'a>(
-    root: NodeRef<'a>,
-    file: FileId,
-    doc: usize,
-    default_ns: &'a str,
-    out: &mut Vec<Object<'a>>,
-) {
+impl<'a> Selection<'a> {
+    fn build(index: &Index<'a>) -> Self {
+        let mut selectors = HashMap::new();
+        let mut frequency: HashMap<(&str, &str, &str), usize> = HashMap::new();
+        for (i, object) in index.canonical() {
+            let Some(service) = Service::of(object) else { continue };
+            let pairs: Vec<_> = service.selector_pairs().collect();
+            if pairs.is_empty() {
+                continue;
+            }
+            for &(k, v) in &pairs {
+                *frequency.entry((object.effective_namespace, k, v)).or_default() += 1;
+            }
+            selectors.insert(i, pairs);
+        }
+        let mut by_pair: HashMap<_, Vec<usize>> = HashMap::new();
+        let mut ids: Vec<usize> = selectors.keys().copied().collect();
+        ids.sort_unstable();
+        for i in ids {
+            let ns = index.objects[i].effective_namespace;
+            let rarest = selectors[&i]
+                .iter()
+                .min_by_key(|&&(k, v)| (frequency[&(ns, k, v)], k, v))
+                .copied()
+                .expect("non-empty selector");
+            by_pair.entry((ns, rarest.0, rarest.1)).or_default().push(i);
+        }
+        Self { by_pair, selectors }
+    }
+}
+
+/// Group definitions of one identity (kind, namespace, name); partial and unnamed
+/// objects stand alone.
+fn group_identities(objects: &[Object<'_>]) -> (Vec<usize>, Vec<Vec<usize>>) {
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let mut by_identity = HashMap::new();
+    let mut group_of = Vec::with_capacity(objects.len());
+    for (i, o) in objects.iter().enumerate() {
+        let group = if o.partial || o.name.is_none() { None } else { by_identity.get(&o.identity()).copied() };
+        let group = group.unwrap_or_else(|| {
+            groups.push(Vec::new());
+            if !o.partial && o.name.is_some() {
+                by_identity.insert(o.identity(), groups.len() - 1);
+            }
+            groups.len() - 1
+        });
+        groups[group].push(i);
+        group_of.push(group);
+    }
+    (group_of, groups)
+}
+
+/// Files that a kustomization names as patches hold fragments, not whole objects.
+fn mark_kustomize_patches(files: &[LoadedFile], objects: &mut [Object<'_>]) {
+    let mut patch_files = std::collections::HashSet::new();
+    for file in files {
+        let Some(path) = &file.source.path else { continue };
+        let is_kustomization =
+            path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("kustomization."));
+        let Some(dir) = path.parent().filter(|_| is_kustomization) else { continue };
+        for doc in &file.documents {
+            let root = doc.root();
+            let listed = ["patchesStrategicMerge", "patches", "patchesJson6902"]
+                .iter()
+                .filter_map(|k| root.get(k))
+                .flat_map(NodeRef::items)
+                .filter_map(|item| item.scalar().or_else(|| item.get("path").and_then(|p| p.scalar())));
+            for rel in listed {
+                if let Ok(p) = std::fs::canonicalize(dir.join(rel)) {
+                    patch_files.insert(p);
+                }
+            }
+        }
+    }
+    if patch_files.is_empty() {
+        return;
+    }
+    for object in objects {
+        let path = files[object.file].source.path.as_ref().and_then(|p| std::fs::canonicalize(p).ok());
+        if path.is_some_and(|p| patch_files.contains(&p)) {
+            object.partial = true;
+        }
+    }
+}
+
+fn collect_objects<'a>(root: NodeRef<'a>, file: FileId, doc: usize, default_ns: &'a str, out: &mut Vec<Object<'a>>) {
     let Some(mut object) = object_of(root, file, doc, default_ns) else {
         return;
     };
     // One walk per document: a `$patch` anywhere makes the document a fragment.
     object.partial = has_patch_directive(root);
-    if object.kind == "List"
-        || object.kind.ends_with("List") && object.node.get("items").is_some_and(|i| i.is_seq())
-    {
-        for item in object
-            .node
-            .get("items")
-            .into_iter()
-            .flat_map(super::yaml::NodeRef::items)
-        {
+    if object.kind == "List" || object.kind.ends_with("List") && object.node.get("items").is_some_and(|i| i.is_seq()) {
+        for item in object.node.get("items").into_iter().flat_map(super::yaml::NodeRef::items) {
             if let Some(mut o) = object_of(item, file, doc, default_ns) {
                 o.partial = object.partial;
                 out.push(o);
@@ -324,22 +429,12 @@ fn collect_objects<'a>(
 }
 
 /// An object when the mapping has string `apiVersion` and `kind`.
-fn object_of<'a>(
-    node: NodeRef<'a>,
-    file: FileId,
-    doc: usize,
-    default_ns: &'a str,
-) -> Option<Object<'a>> {
+fn object_of<'a>(node: NodeRef<'a>, file: FileId, doc: usize, default_ns: &'a str) -> Option<Object<'a>> {
     let api_version = node.get("apiVersion")?.scalar().filter(|s| !s.is_empty())?;
     let kind = node.get("kind")?.scalar().filter(|s| !s.is_empty())?;
     let metadata = node.get("metadata");
-    let name = metadata
-        .and_then(|m| m.get("name"))
-        .and_then(|n| n.scalar());
-    let namespace = metadata
-        .and_then(|m| m.get("namespace"))
-        .and_then(|n| n.scalar())
-        .filter(|n| !n.is_empty());
+    let name = metadata.and_then(|m| m.get("name")).and_then(|n| n.scalar());
+    let namespace = metadata.and_then(|m| m.get("namespace")).and_then(|n| n.scalar()).filter(|n| !n.is_empty());
     Some(Object {
         file,
         doc,
@@ -356,9 +451,7 @@ fn object_of<'a>(
 /// Whether a `$patch` (or other `$`-directive) key appears anywhere in the object.
 fn has_patch_directive(node: NodeRef<'_>) -> bool {
     node.descendants().iter().any(|n| {
-        n.entries().any(|(k, _)| {
-            k.scalar()
-                .is_some_and(|k| k.starts_with("$patch") || k.starts_with("$setElementOrder"))
-        })
+        n.entries()
+            .any(|(k, _)| k.scalar().is_some_and(|k| k.starts_with("$patch") || k.starts_with("$setElementOrder")))
     })
 }

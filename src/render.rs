@@ -41,9 +41,7 @@ impl Style {
     pub fn detect() -> Self {
         use std::io::IsTerminal;
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        Self {
-            color: !no_color && io::stdout().is_terminal(),
-        }
+        Self { color: !no_color && io::stdout().is_terminal() }
     }
 }
 
@@ -51,12 +49,7 @@ impl Style {
 ///
 /// # Errors
 /// When the output cannot be written.
-pub fn report(
-    out: &mut dyn Write,
-    report: &Report,
-    format: Format,
-    style: Style,
-) -> io::Result<()> {
+pub fn report(out: &mut dyn Write, report: &Report, format: Format, style: Style) -> io::Result<()> {
     match format {
         Format::Human => human(out, report, style),
         Format::Concise => concise(out, report),
@@ -83,29 +76,17 @@ impl<'a> Files<'a> for FileSet<'a> {
     }
 
     fn line_index(&'a self, id: usize, byte_index: usize) -> Result<usize, FilesError> {
-        Ok(self
-            .0
-            .get(id)
-            .ok_or(FilesError::FileMissing)?
-            .source
-            .line_index(byte_index))
+        Ok(self.0.get(id).ok_or(FilesError::FileMissing)?.source.line_index(byte_index))
     }
 
     fn line_range(&'a self, id: usize, line_index: usize) -> Result<Range<usize>, FilesError> {
         let source = &self.0.get(id).ok_or(FilesError::FileMissing)?.source;
         if line_index >= source.line_count() {
-            return Err(FilesError::LineTooLarge {
-                given: line_index,
-                max: source.line_count() - 1,
-            });
+            return Err(FilesError::LineTooLarge { given: line_index, max: source.line_count() - 1 });
         }
         let range = source.line_range(line_index);
         // Include the line break, as codespan expects.
-        let end = source
-            .line_starts()
-            .get(line_index + 1)
-            .copied()
-            .unwrap_or(source.text.len());
+        let end = source.line_starts().get(line_index + 1).copied().unwrap_or(source.text.len());
         Ok(range.start..end)
     }
 }
@@ -119,15 +100,8 @@ fn cs_severity(s: Severity) -> cs::Severity {
 }
 
 fn to_codespan(d: &Diagnostic) -> cs::Diagnostic<usize> {
-    let mut labels = vec![
-        cs::Label::primary(d.primary.file, d.primary.range.clone())
-            .with_message(&d.primary.message),
-    ];
-    labels.extend(
-        d.labels
-            .iter()
-            .map(|l| cs::Label::secondary(l.file, l.range.clone()).with_message(&l.message)),
-    );
+    let mut labels = vec![cs::Label::primary(d.primary.file, d.primary.range.clone()).with_message(&d.primary.message)];
+    labels.extend(d.labels.iter().map(|l| cs::Label::secondary(l.file, l.range.clone()).with_message(&l.message)));
     let mut notes = Vec::new();
     if let Some(o) = &d.object {
         notes.push(format!("object: {}", object_name(o)));
@@ -143,29 +117,16 @@ fn to_codespan(d: &Diagnostic) -> cs::Diagnostic<usize> {
 }
 
 fn object_name(o: &ObjectRef) -> String {
-    let ns = o
-        .namespace
-        .as_deref()
-        .map(|n| format!("{n}/"))
-        .unwrap_or_default();
-    format!(
-        "{}/{ns}{}",
-        o.kind,
-        o.name.as_deref().unwrap_or("<unnamed>")
-    )
+    let ns = o.namespace.as_deref().map(|n| format!("{n}/")).unwrap_or_default();
+    format!("{}/{ns}{}", o.kind, o.name.as_deref().unwrap_or("<unnamed>"))
 }
 
 fn human(out: &mut dyn Write, report: &Report, style: Style) -> io::Result<()> {
     let files = FileSet(&report.files);
     let config = term::Config::default();
-    let mut buffer = if style.color {
-        termcolor::Buffer::ansi()
-    } else {
-        termcolor::Buffer::no_color()
-    };
+    let mut buffer = if style.color { termcolor::Buffer::ansi() } else { termcolor::Buffer::no_color() };
     for d in &report.diagnostics {
-        term::emit_to_write_style(&mut buffer, &config, &files, &to_codespan(d))
-            .map_err(io::Error::other)?;
+        term::emit_to_write_style(&mut buffer, &config, &files, &to_codespan(d)).map_err(io::Error::other)?;
     }
     out.write_all(buffer.as_slice())?;
     summary_table(out, report, style)
@@ -178,18 +139,10 @@ fn summary_table(out: &mut dyn Write, report: &Report, style: Style) -> io::Resu
     }
     if !counts.is_empty() {
         let mut table = Table::new();
-        table.load_style(if style.color {
-            presets::UTF8_FULL_CONDENSED
-        } else {
-            presets::ASCII_MARKDOWN
-        });
+        table.load_style(if style.color { presets::UTF8_FULL_CONDENSED } else { presets::ASCII_MARKDOWN });
         table.set_header(["rule", "severity", "count"]);
         for ((rule, severity), n) in &counts {
-            table.add_row([
-                (*rule).to_owned(),
-                severity.as_str().to_owned(),
-                n.to_string(),
-            ]);
+            table.add_row([(*rule).to_owned(), severity.as_str().to_owned(), n.to_string()]);
         }
         writeln!(out, "{table}")?;
     }
@@ -199,16 +152,12 @@ fn summary_table(out: &mut dyn Write, report: &Report, style: Style) -> io::Resu
 /// `N files, M documents, K objects: X errors, Y warnings, Z infos`.
 #[must_use]
 pub fn summary_line(report: &Report) -> String {
-    let count = |s| {
-        report
-            .diagnostics
-            .iter()
-            .filter(|d| d.severity == s)
-            .count()
-    };
+    let count = |s| report.diagnostics.iter().filter(|d| d.severity == s).count();
+    let context = report.files.len() - report.target_count();
+    let context = if context > 0 { format!(" (and {context} read for context)") } else { String::new() };
     format!(
-        "{} files, {} documents, {} objects: {} errors, {} warnings, {} infos",
-        report.files.len(),
+        "{} files{context}, {} documents, {} objects: {} errors, {} warnings, {} infos",
+        report.target_count(),
         report.documents,
         report.objects,
         count(Severity::Error),
@@ -219,26 +168,14 @@ pub fn summary_line(report: &Report) -> String {
 
 fn position<'f>(files: &'f [LoadedFile], label: &Label, at_end: bool) -> (Position, &'f str) {
     let file = &files[label.file].source;
-    let byte = if at_end {
-        label.range.end
-    } else {
-        label.range.start
-    };
+    let byte = if at_end { label.range.end } else { label.range.start };
     (file.position(byte), &file.name)
 }
 
 fn concise(out: &mut dyn Write, report: &Report) -> io::Result<()> {
     for d in &report.diagnostics {
         let (pos, name) = position(&report.files, &d.primary, false);
-        writeln!(
-            out,
-            "{name}:{}:{}: {}[{}] {}",
-            pos.line,
-            pos.column,
-            d.severity.as_str(),
-            d.rule,
-            d.message
-        )?;
+        writeln!(out, "{name}:{}:{}: {}[{}] {}", pos.line, pos.column, d.severity.as_str(), d.rule, d.message)?;
     }
     Ok(())
 }
@@ -284,12 +221,7 @@ fn json_diagnostic<'a>(files: &'a [LoadedFile], d: &'a Diagnostic) -> JsonDiagno
             .iter()
             .map(|l| {
                 let (p, path) = position(files, l, false);
-                JsonLabel {
-                    path,
-                    line: p.line,
-                    column: p.column,
-                    message: &l.message,
-                }
+                JsonLabel { path, line: p.line, column: p.column, message: &l.message }
             })
             .collect(),
         help: d.help.as_deref(),
@@ -297,18 +229,8 @@ fn json_diagnostic<'a>(files: &'a [LoadedFile], d: &'a Diagnostic) -> JsonDiagno
 }
 
 fn json_report(report: &Report) -> serde_json::Value {
-    let diagnostics: Vec<_> = report
-        .diagnostics
-        .iter()
-        .map(|d| json_diagnostic(&report.files, d))
-        .collect();
-    let count = |s| {
-        report
-            .diagnostics
-            .iter()
-            .filter(|d| d.severity == s)
-            .count()
-    };
+    let diagnostics: Vec<_> = report.diagnostics.iter().map(|d| json_diagnostic(&report.files, d)).collect();
+    let count = |s| report.diagnostics.iter().filter(|d| d.severity == s).count();
     let mut rules: BTreeMap<&str, usize> = BTreeMap::new();
     for d in &report.diagnostics {
         *rules.entry(d.rule).or_default() += 1;
@@ -316,7 +238,8 @@ fn json_report(report: &Report) -> serde_json::Value {
     json!({
         "diagnostics": diagnostics,
         "summary": {
-            "files": report.files.len(),
+            "files": report.target_count(),
+            "context_files": report.files.len() - report.target_count(),
             "documents": report.documents,
             "objects": report.objects,
             "error": count(Severity::Error),
@@ -333,11 +256,7 @@ fn json_report(report: &Report) -> serde_json::Value {
 /// When the output cannot be written.
 pub fn rules_table(out: &mut dyn Write, style: Style) -> io::Result<()> {
     let mut table = Table::new();
-    table.load_style(if style.color {
-        presets::UTF8_FULL_CONDENSED
-    } else {
-        presets::ASCII_MARKDOWN
-    });
+    table.load_style(if style.color { presets::UTF8_FULL_CONDENSED } else { presets::ASCII_MARKDOWN });
     table.set_header(["rule", "severity", "what it finds"]);
     for rule in crate::rules::RULES {
         table.add_row([rule.name, rule.severity.as_str(), rule.summary]);

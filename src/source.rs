@@ -23,12 +23,7 @@ impl SourceFile {
     #[must_use]
     pub fn new(name: String, path: Option<PathBuf>, text: String) -> Self {
         let line_starts = line_starts(&text);
-        Self {
-            name,
-            path,
-            text,
-            line_starts,
-        }
+        Self { name, path, text, line_starts }
     }
 
     /// Byte offsets at which each line begins (the first is 0).
@@ -53,21 +48,14 @@ impl SourceFile {
         let line = self.line_index(byte);
         let start = self.line_starts[line];
         let prefix = self.text.get(start..byte).unwrap_or("");
-        Position {
-            line: line + 1,
-            column: prefix.chars().count() + 1,
-        }
+        Position { line: line + 1, column: prefix.chars().count() + 1 }
     }
 
     /// The text of a 0-based line, without its line break.
     #[must_use]
     pub fn line_text(&self, line: usize) -> &str {
         let start = self.line_starts[line];
-        let end = self
-            .line_starts
-            .get(line + 1)
-            .copied()
-            .unwrap_or(self.text.len());
+        let end = self.line_starts.get(line + 1).copied().unwrap_or(self.text.len());
         self.text[start..end].trim_end_matches(['\n', '\r'])
     }
 
@@ -101,8 +89,5 @@ fn line_starts(text: &str) -> Vec<usize> {
 }
 
 fn memchr_iter(needle: u8, haystack: &[u8]) -> impl Iterator<Item = usize> + '_ {
-    haystack
-        .iter()
-        .enumerate()
-        .filter_map(move |(i, &b)| (b == needle).then_some(i))
+    haystack.iter().enumerate().filter_map(move |(i, &b)| (b == needle).then_some(i))
 }

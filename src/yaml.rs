@@ -145,9 +145,7 @@ pub fn parse_stream(text: &str) -> Stream {
 /// at or left of the indentation of the line that opened its collection or scalar, and
 /// how many spaces make it valid.
 fn dedented_closer(text: &str, offset: usize) -> Option<(usize, usize)> {
-    let starts: Vec<usize> = std::iter::once(0)
-        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-        .collect();
+    let starts: Vec<usize> = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
     let line_of = |b: usize| starts.partition_point(|&s| s <= b) - 1;
     let line = |i: usize| {
         let end = starts.get(i + 1).map_or(text.len(), |&e| e - 1);
@@ -198,10 +196,7 @@ fn next_document_marker(text: &str, offset: usize) -> Option<usize> {
     while pos < text.len() {
         let rest = &text[pos..];
         if rest.starts_with("---")
-            && rest[3..]
-                .chars()
-                .next()
-                .is_none_or(|c| c == ' ' || c == '\t' || c == '\r' || c == '\n')
+            && rest[3..].chars().next().is_none_or(|c| c == ' ' || c == '\t' || c == '\r' || c == '\n')
         {
             return Some(pos);
         }
@@ -226,11 +221,7 @@ impl<'i> Offsets<'i> {
             t.push(to_u32(chunk.len()));
             t
         });
-        Self {
-            base,
-            table,
-            insertions,
-        }
+        Self { base, table, insertions }
     }
 
     /// Byte offset in the parsed copy.
@@ -262,19 +253,8 @@ fn to_u32(n: usize) -> u32 {
 }
 
 enum Open {
-    Seq {
-        id: NodeId,
-        items: Vec<NodeId>,
-        flow: bool,
-        anchor: usize,
-    },
-    Map {
-        id: NodeId,
-        entries: Vec<(NodeId, NodeId)>,
-        pending_key: Option<NodeId>,
-        flow: bool,
-        anchor: usize,
-    },
+    Seq { id: NodeId, items: Vec<NodeId>, flow: bool, anchor: usize },
+    Map { id: NodeId, entries: Vec<(NodeId, NodeId)>, pending_key: Option<NodeId>, flow: bool, anchor: usize },
 }
 
 struct Builder<'a> {
@@ -289,11 +269,7 @@ struct Builder<'a> {
 impl Builder<'_> {
     fn push_node(&mut self, kind: NodeKind, start: usize, end: usize) -> NodeId {
         let id = to_u32(self.nodes.len());
-        self.nodes.push(Node {
-            kind,
-            start: to_u32(start),
-            end: to_u32(end),
-        });
+        self.nodes.push(Node { kind, start: to_u32(start), end: to_u32(end) });
         id
     }
 
@@ -302,11 +278,7 @@ impl Builder<'_> {
         match self.stack.last_mut() {
             None => self.root = Some(id),
             Some(Open::Seq { items, .. }) => items.push(id),
-            Some(Open::Map {
-                entries,
-                pending_key,
-                ..
-            }) => match pending_key.take() {
+            Some(Open::Map { entries, pending_key, .. }) => match pending_key.take() {
                 None => *pending_key = Some(id),
                 Some(key) => entries.push((key, id)),
             },
@@ -316,28 +288,15 @@ impl Builder<'_> {
     fn close(&mut self, dups: &mut Vec<DuplicateKey>) {
         let Some(open) = self.stack.pop() else { return };
         let (id, anchor, kind) = match open {
-            Open::Seq {
-                id,
-                items,
-                flow,
-                anchor,
-            } => (id, anchor, NodeKind::Seq { items, flow }),
-            Open::Map {
-                id,
-                entries,
-                flow,
-                anchor,
-                ..
-            } => {
+            Open::Seq { id, items, flow, anchor } => (id, anchor, NodeKind::Seq { items, flow }),
+            Open::Map { id, entries, flow, anchor, .. } => {
                 self.find_duplicates(&entries, dups);
                 (id, anchor, NodeKind::Map { entries, flow })
             }
         };
         let end = match &kind {
             NodeKind::Seq { items, .. } => items.last().map(|&i| self.nodes[i as usize].end),
-            NodeKind::Map { entries, .. } => {
-                entries.last().map(|&(_, v)| self.nodes[v as usize].end)
-            }
+            NodeKind::Map { entries, .. } => entries.last().map(|&(_, v)| self.nodes[v as usize].end),
             _ => None,
         };
         let node = &mut self.nodes[id as usize];
@@ -396,12 +355,7 @@ fn scan_error(err: &ScanError, offsets: &Offsets<'_>) -> YamlError {
 }
 
 /// Parse `chunk` (which starts at byte `base` of the file) into `out`.
-fn parse_chunk(
-    chunk: &str,
-    base: usize,
-    insertions: &[(usize, usize)],
-    out: &mut Stream,
-) -> Result<(), YamlError> {
+fn parse_chunk(chunk: &str, base: usize, insertions: &[(usize, usize)], out: &mut Stream) -> Result<(), YamlError> {
     let offsets = Offsets::new(chunk, base, insertions);
     let mut parser = Parser::new_from_str(chunk);
     let mut b = Builder {
@@ -417,27 +371,17 @@ fn parse_chunk(
         let Some(next) = parser.next_event() else {
             return Ok(());
         };
-        let result = next
-            .map_err(|e| scan_error(&e, &offsets))
-            .and_then(|(event, span)| {
-                if matches!(event, Event::DocumentStart(_)) {
-                    doc_start = offsets.patched(span.start.index());
-                }
-                handle_event(&mut b, event, span, out)
-            });
-        result.map_err(|e| YamlError {
-            document_start: doc_start,
-            ..e
-        })?;
+        let result = next.map_err(|e| scan_error(&e, &offsets)).and_then(|(event, span)| {
+            if matches!(event, Event::DocumentStart(_)) {
+                doc_start = offsets.patched(span.start.index());
+            }
+            handle_event(&mut b, event, span, out)
+        });
+        result.map_err(|e| YamlError { document_start: doc_start, ..e })?;
     }
 }
 
-fn handle_event(
-    b: &mut Builder<'_>,
-    event: Event<'_>,
-    span: Span,
-    out: &mut Stream,
-) -> Result<(), YamlError> {
+fn handle_event(b: &mut Builder<'_>, event: Event<'_>, span: Span, out: &mut Stream) -> Result<(), YamlError> {
     let start = b.offsets.byte(span.start.index());
     let end = b.offsets.byte(span.end.index());
     match event {
@@ -451,12 +395,7 @@ fn handle_event(
             if let Some(root) = b.root.take() {
                 let nodes = std::mem::take(&mut b.nodes);
                 let end = end.max(nodes[root as usize].end as usize);
-                out.documents.push(Document {
-                    nodes,
-                    root,
-                    start: to_u32(b.doc_start),
-                    end: to_u32(end),
-                });
+                out.documents.push(Document { nodes, root, start: to_u32(b.doc_start), end: to_u32(end) });
             }
         }
         Event::Scalar(value, style, anchor, tag) => {
@@ -495,32 +434,16 @@ fn handle_event(
             }
             let flow = end > start;
             let is_seq = matches!(event, Event::SequenceStart(..));
-            let placeholder = NodeKind::Seq {
-                items: Vec::new(),
-                flow,
-            };
+            let placeholder = NodeKind::Seq { items: Vec::new(), flow };
             let id = b.push_node(placeholder, start, end);
             b.stack.push(if is_seq {
-                Open::Seq {
-                    id,
-                    items: Vec::new(),
-                    flow,
-                    anchor,
-                }
+                Open::Seq { id, items: Vec::new(), flow, anchor }
             } else {
-                Open::Map {
-                    id,
-                    entries: Vec::new(),
-                    pending_key: None,
-                    flow,
-                    anchor,
-                }
+                Open::Map { id, entries: Vec::new(), pending_key: None, flow, anchor }
             });
         }
         Event::SequenceEnd | Event::MappingEnd => {
-            if let Some(Open::Seq { id, flow: true, .. } | Open::Map { id, flow: true, .. }) =
-                b.stack.last()
-            {
+            if let Some(Open::Seq { id, flow: true, .. } | Open::Map { id, flow: true, .. }) = b.stack.last() {
                 let id = *id as usize;
                 b.nodes[id].end = b.nodes[id].end.max(to_u32(end));
             }
@@ -575,10 +498,7 @@ impl<'d> NodeRef<'d> {
     /// Follow an alias to its anchor.
     fn resolved(self) -> Self {
         match self.raw().kind {
-            NodeKind::Alias(target) => NodeRef {
-                doc: self.doc,
-                id: target,
-            },
+            NodeKind::Alias(target) => NodeRef { doc: self.doc, id: target },
             _ => self,
         }
     }
@@ -681,10 +601,7 @@ impl<'d> NodeRef<'d> {
     /// Whether the collection was written in flow style (`[..]`, `{..}`).
     #[must_use]
     pub fn is_flow(&self) -> bool {
-        matches!(
-            self.raw().kind,
-            NodeKind::Seq { flow: true, .. } | NodeKind::Map { flow: true, .. }
-        )
+        matches!(self.raw().kind, NodeKind::Seq { flow: true, .. } | NodeKind::Map { flow: true, .. })
     }
 
     /// The entries of a mapping (key, value), aliases resolved.
@@ -694,9 +611,7 @@ impl<'d> NodeRef<'d> {
             NodeKind::Map { entries, .. } => entries,
             _ => &[],
         };
-        entries
-            .iter()
-            .map(move |&(k, v)| (doc.node(k), doc.node(v)))
+        entries.iter().map(move |&(k, v)| (doc.node(k), doc.node(v)))
     }
 
     /// The items of a sequence, aliases resolved.
@@ -770,12 +685,12 @@ pub enum ScalarType {
 pub fn resolve_plain(value: &str) -> ScalarType {
     match value {
         "" | "~" | "null" | "Null" | "NULL" => return ScalarType::Null,
-        "y" | "Y" | "yes" | "Yes" | "YES" | "n" | "N" | "no" | "No" | "NO" | "true" | "True"
-        | "TRUE" | "false" | "False" | "FALSE" | "on" | "On" | "ON" | "off" | "Off" | "OFF" => {
+        "y" | "Y" | "yes" | "Yes" | "YES" | "n" | "N" | "no" | "No" | "NO" | "true" | "True" | "TRUE" | "false"
+        | "False" | "FALSE" | "on" | "On" | "ON" | "off" | "Off" | "OFF" => {
             return ScalarType::Bool;
         }
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf" | "-.INF"
-        | ".nan" | ".NaN" | ".NAN" => return ScalarType::Float,
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf" | "-.INF" | ".nan" | ".NaN"
+        | ".NAN" => return ScalarType::Float,
         _ => {}
     }
     let first = value.as_bytes()[0];
@@ -903,10 +818,7 @@ mod tests {
         let mut text = String::from("a: &a [x, x, x, x, x, x, x, x, x]\n");
         let mut prev = 'a';
         for name in 'b'..='z' {
-            let _ = writeln!(
-                text,
-                "{name}: &{name} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]"
-            );
+            let _ = writeln!(text, "{name}: &{name} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]");
             prev = name;
         }
         let s = parse_stream(&text);
@@ -921,9 +833,6 @@ mod tests {
         assert_eq!(s.duplicates.len(), 1);
         assert_eq!(s.duplicates[0].first, 0..1);
         assert_eq!(s.duplicates[0].second, 10..11);
-        assert_eq!(
-            s.documents[0].root().get("a").and_then(|n| n.as_i64()),
-            Some(3)
-        );
+        assert_eq!(s.documents[0].root().get("a").and_then(|n| n.as_i64()), Some(3));
     }
 }

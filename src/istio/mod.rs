@@ -23,6 +23,22 @@ impl Profile {
         }
     }
 
+    /// Namespaces whose workloads are never part of the mesh.
+    #[must_use]
+    pub fn exempt_namespaces(self) -> &'static [&'static str] {
+        match self {
+            Profile::Istio02 => &["kube-system", "kube-public", "istio-system"],
+        }
+    }
+
+    /// Whether Istio rejects a pod selected by several Services.
+    #[must_use]
+    pub fn single_service_only(self) -> bool {
+        match self {
+            Profile::Istio02 => true,
+        }
+    }
+
     /// The protocol prefixes that give a port Istio's routing features.
     #[must_use]
     pub fn protocols(self) -> &'static [&'static str] {
@@ -48,10 +64,7 @@ impl Profile {
         if prefix == "tcp" || prefix == "udp" {
             return PortClass::PlainIntent;
         }
-        PortClass::Unknown {
-            prefix: prefix.to_owned(),
-            suggestion: self.suggest_port_name(name),
-        }
+        PortClass::Unknown { prefix: prefix.to_owned(), suggestion: self.suggest_port_name(name) }
     }
 
     /// A corrected name for a port whose name nearly follows `<protocol>[-<suffix>]`.
@@ -63,17 +76,9 @@ impl Profile {
             return Some(lower);
         }
         // The longest protocol that starts the name without its dash: `http2foo`.
-        let proto = self
-            .protocols()
-            .iter()
-            .filter(|p| lower.starts_with(**p))
-            .max_by_key(|p| p.len())?;
+        let proto = self.protocols().iter().filter(|p| lower.starts_with(**p)).max_by_key(|p| p.len())?;
         let rest = lower[proto.len()..].trim_start_matches(['_', '.']);
-        Some(if rest.is_empty() {
-            (*proto).to_owned()
-        } else {
-            format!("{proto}-{rest}")
-        })
+        Some(if rest.is_empty() { (*proto).to_owned() } else { format!("{proto}-{rest}") })
     }
 }
 
@@ -89,8 +94,5 @@ pub enum PortClass {
     /// A `tcp`/`udp` prefix: plain traffic on purpose.
     PlainIntent,
     /// An unrecognised prefix: plain TCP.
-    Unknown {
-        prefix: String,
-        suggestion: Option<String>,
-    },
+    Unknown { prefix: String, suggestion: Option<String> },
 }

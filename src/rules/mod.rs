@@ -10,6 +10,11 @@ use crate::load::LoadedFile;
 use crate::model::{Index, Object};
 use crate::source::FileId;
 
+mod duplicate_app_label;
+mod missing_app_label;
+mod non_string_annotation;
+mod pod_in_multiple_services;
+mod pod_without_service;
 mod unknown_port_protocol;
 mod unnamed_service_port;
 
@@ -69,6 +74,41 @@ pub static RULES: &[Rule] = &[
         doc: doc!("unknown-port-protocol"),
         check: Some(unknown_port_protocol::check),
     },
+    Rule {
+        name: "pod-in-multiple-services",
+        severity: Severity::Error,
+        summary: "pods selected by two or more Services, which Istio 0.2 does not support",
+        doc: doc!("pod-in-multiple-services"),
+        check: Some(pod_in_multiple_services::check),
+    },
+    Rule {
+        name: "pod-without-service",
+        severity: Severity::Warning,
+        summary: "a long-running workload whose pods no Service selects",
+        doc: doc!("pod-without-service"),
+        check: Some(pod_without_service::check),
+    },
+    Rule {
+        name: "missing-app-label",
+        severity: Severity::Warning,
+        summary: "a pod template without an `app` label",
+        doc: doc!("missing-app-label"),
+        check: Some(missing_app_label::check),
+    },
+    Rule {
+        name: "duplicate-app-label",
+        severity: Severity::Warning,
+        summary: "two workloads in one namespace with the same `app` and `version` labels",
+        doc: doc!("duplicate-app-label"),
+        check: Some(duplicate_app_label::check),
+    },
+    Rule {
+        name: "non-string-annotation",
+        severity: Severity::Error,
+        summary: "a label, annotation or selector value Kubernetes reads as a non-string",
+        doc: doc!("non-string-annotation"),
+        check: Some(non_string_annotation::check),
+    },
 ];
 
 /// The rule of a name.
@@ -84,10 +124,27 @@ pub struct Context<'a> {
     pub profile: Profile,
 }
 
-impl Context<'_> {
-    /// Objects that are whole (not patches), in index order.
-    pub fn objects(&self) -> impl Iterator<Item = &Object<'_>> + '_ {
-        self.index.objects.iter().filter(|o| !o.partial)
+impl<'a> Context<'a> {
+    /// Canonical objects (whole, one definition per identity), in index order.
+    pub fn objects(&self) -> impl Iterator<Item = &Object<'a>> + '_ {
+        self.index.canonical().map(|(_, o)| o)
+    }
+
+    /// Whether the object's pods can be part of the mesh at all (not in a namespace the
+    /// profile exempts).
+    #[must_use]
+    pub fn in_mesh_scope(&self, object: &Object<'_>) -> bool {
+        !self.profile.exempt_namespaces().contains(&object.effective_namespace)
+    }
+
+    /// Point at the other definitions of the same object (variants and overlays).
+    pub fn label_other_definitions(&self, diagnostic: &mut Diagnostic, object: usize) {
+        for other in self.index.other_definitions(object) {
+            let o = &self.index.objects[other];
+            if !o.partial {
+                diagnostic.labels.push(Label::new(o.file, o.name_span(), "also defined here"));
+            }
+        }
     }
 }
 
@@ -100,19 +157,11 @@ pub struct Sink {
 impl Sink {
     #[must_use]
     pub fn new(rule: &'static Rule) -> Self {
-        Self {
-            rule,
-            diagnostics: Vec::new(),
-        }
+        Self { rule, diagnostics: Vec::new() }
     }
 
     /// Start a diagnostic about `object`, at `range` of its file.
-    pub fn report(
-        &mut self,
-        object: &Object<'_>,
-        range: Range<usize>,
-        message: impl Into<String>,
-    ) -> &mut Diagnostic {
+    pub fn report(&mut self, object: &Object<'_>, range: Range<usize>, message: impl Into<String>) -> &mut Diagnostic {
         self.report_at(object.file, range, message, Some(object))
     }
 
@@ -124,13 +173,8 @@ impl Sink {
         message: impl Into<String>,
         object: Option<&Object<'_>>,
     ) -> &mut Diagnostic {
-        let diag = Diagnostic::new(
-            self.rule.name,
-            self.rule.severity,
-            message,
-            Label::new(file, range, ""),
-        )
-        .with_object(object.map(Object::object_ref));
+        let diag = Diagnostic::new(self.rule.name, self.rule.severity, message, Label::new(file, range, ""))
+            .with_object(object.map(Object::object_ref));
         self.diagnostics.push(diag);
         self.diagnostics.last_mut().expect("just pushed")
     }

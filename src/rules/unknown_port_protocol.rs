@@ -17,7 +17,9 @@ pub fn check(cx: &Context<'_>, sink: &mut Sink) {
             let d = sink.report(
                 object,
                 port.span(),
-                format!("port name `{name}` does not start with a protocol Istio recognises, so its traffic is plain TCP"),
+                format!(
+                    "port name `{name}` does not start with a protocol Istio recognises, so its traffic is plain TCP"
+                ),
             );
             d.primary.message = format!("`{prefix}` is not a protocol");
             d.help = Some(match suggestion {

@@ -18,7 +18,10 @@ pub fn check(cx: &Context<'_>, sink: &mut Sink) {
             let d = sink.report(
                 object,
                 port.span(),
-                format!("port {number} of Service `{}` has no name, so Istio treats its traffic as plain TCP", object.name.unwrap_or("")),
+                format!(
+                    "port {number} of Service `{}` has no name, so Istio treats its traffic as plain TCP",
+                    object.name.unwrap_or("")
+                ),
             );
             d.primary.message = format!("port {} has no `name`", i + 1);
             d.help = Some(format!(

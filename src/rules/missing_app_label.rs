@@ -1,0 +1,27 @@
+//! `missing-app-label`: a pod template without an `app` label.
+
+use super::{Context, Sink};
+use crate::model::PodTemplate;
+
+pub fn check(cx: &Context<'_>, sink: &mut Sink) {
+    for (i, object) in cx.index.canonical() {
+        if matches!(object.kind, "Job" | "CronJob") || !cx.in_mesh_scope(object) {
+            continue;
+        }
+        let Some(template) = PodTemplate::of(object) else { continue };
+        if template.labels().and_then(|l| l.get("app")).is_some() {
+            continue;
+        }
+        let d = sink.report(
+            object,
+            template.labels_span(),
+            format!("the pods of {} have no `app` label, so tracing cannot name their service", object.display_name()),
+        );
+        d.primary.message = "no `app` among these labels".into();
+        cx.label_other_definitions(d, i);
+        let name = object.name.unwrap_or("my-service");
+        d.help = Some(format!(
+            "add `app: {name}` to the pod template's labels (Istio uses it as the proxy's service cluster)"
+        ));
+    }
+}

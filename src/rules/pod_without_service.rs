@@ -1,0 +1,31 @@
+//! `pod-without-service`: no Service selects a long-running workload's pods.
+
+use super::{Context, Sink};
+
+/// Kinds whose pods serve traffic; batch pods (`Job`, `CronJob`) are usually clients only.
+const SERVING_KINDS: &[&str] =
+    &["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Pod"];
+
+pub fn check(cx: &Context<'_>, sink: &mut Sink) {
+    for (i, object) in cx.index.canonical() {
+        if !SERVING_KINDS.contains(&object.kind) || !cx.in_mesh_scope(object) {
+            continue;
+        }
+        let Some(template) = crate::model::PodTemplate::of(object) else { continue };
+        if !cx.index.selecting_services(object.effective_namespace, &template).is_empty() {
+            continue;
+        }
+        let d = sink.report(
+            object,
+            template.labels_span(),
+            format!(
+                "no Service in namespace `{}` selects the pods of {}, so they get no mesh routing",
+                object.effective_namespace,
+                object.display_name()
+            ),
+        );
+        d.primary.message = "no Service selector matches these labels".into();
+        cx.label_other_definitions(d, i);
+        d.help = Some("add a Service whose `spec.selector` matches these labels (the same namespace), even for pods that only make outbound calls".into());
+    }
+}
