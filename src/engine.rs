@@ -11,6 +11,7 @@ use rayon::prelude::*;
 
 use crate::diag::{Diagnostic, Severity};
 use crate::istio::Profile;
+use crate::istio::config::{self, Policy, Sourced};
 use crate::load::{self, LoadedFile};
 use crate::model::{Index, ModelOptions};
 use crate::rules::{self, Context};
@@ -33,6 +34,10 @@ pub struct Options {
     pub namespace: String,
     pub profile: Profile,
     pub context: ContextMode,
+    /// `--inject-config`: an `istio-inject` ConfigMap manifest or the bare config YAML.
+    pub inject_config: Option<PathBuf>,
+    /// `--policy`: overrides the configuration's policy.
+    pub policy: Option<Policy>,
 }
 
 /// Where cross-file rules look for the rest of the repository when only some files are
@@ -231,17 +236,62 @@ fn git_toplevel(path: &Path) -> Option<PathBuf> {
     })
 }
 
+/// Files read for a run, before any judging.
+pub struct Loaded {
+    pub files: Vec<LoadedFile>,
+    pub targets: Vec<bool>,
+    pub errors: Vec<String>,
+    /// The file given with `--inject-config`.
+    pub inject_config: Option<usize>,
+}
+
+/// Read every input, the context and the configuration files.
+#[must_use]
+pub fn load_all(options: &Options) -> Loaded {
+    let mut errors = Vec::new();
+    let context = context_dir(options);
+    let mut inputs = options.inputs.clone();
+    if let Some(path) = &options.inject_config {
+        inputs.push(Input::Path(path.clone()));
+    }
+    let (files, targets) = read_with_context(&inputs, context.as_deref(), &mut errors);
+    let inject_config = options.inject_config.as_ref().and_then(|p| {
+        let want = std::fs::canonicalize(p).ok()?;
+        files
+            .iter()
+            .position(|f| f.source.path.as_ref().and_then(|q| std::fs::canonicalize(q).ok()) == Some(want.clone()))
+    });
+    Loaded { files, targets, errors, inject_config }
+}
+
+/// The injection configuration of a run, with `--policy` applied.
+#[must_use]
+pub fn inject_config(
+    options: &Options,
+    files: &[LoadedFile],
+    given: Option<usize>,
+    index: &Index<'_>,
+) -> config::Loaded {
+    let mut found = config::discover(files, index, given);
+    if let Some(policy) = options.policy {
+        found.config.policy = Sourced { value: policy, source: None };
+        found.config.policy_overridden = true;
+    }
+    found
+}
+
 /// Read, parse, index and check everything.
 #[must_use]
 pub fn check(options: &Options) -> Report {
-    let mut errors = Vec::new();
-    let context = context_dir(options);
-    let (files, targets) = read_with_context(&options.inputs, context.as_deref(), &mut errors);
+    let Loaded { files, targets, errors, inject_config: given } = load_all(options);
     let model_options = ModelOptions { namespace: options.namespace.clone() };
     let (mut diagnostics, documents, objects) = {
         let index = Index::build(&files, &model_options);
-        let cx = Context { files: &files, index: &index, profile: options.profile };
-        (rules::run_all(&cx), index.documents, index.objects.len())
+        let found = inject_config(options, &files, given, &index);
+        let cx = Context { files: &files, index: &index, profile: options.profile, inject: &found.config };
+        let mut diagnostics = rules::run_all(&cx);
+        diagnostics.extend(found.diagnostics);
+        (diagnostics, index.documents, index.objects.len())
     };
     diagnostics.extend(files.iter().flat_map(|f| f.problems.iter().cloned()));
     // Report what touches a named file: its primary span or any of its labels.

@@ -7,6 +7,7 @@
 //! [`rules`] → [`engine`] (the pipeline) → [`render`] (the only place that formats
 //! output) → `cli` in the binary.
 
+pub mod audit;
 pub mod diag;
 pub mod engine;
 pub mod istio;

@@ -10,7 +10,8 @@ use clap::{Parser, Subcommand};
 use meshlint::diag::Severity;
 use meshlint::engine::{self, ContextMode, Input, Options};
 use meshlint::istio::Profile;
-use meshlint::render::{self, Format, Style};
+use meshlint::istio::config::Policy;
+use meshlint::render::{self, AuditFormat, Format, Style};
 use meshlint::rules;
 
 #[derive(Parser)]
@@ -24,6 +25,8 @@ struct Cli {
 enum Command {
     /// Check manifests (files, directories, `-` for stdin) and report findings.
     Check(CheckArgs),
+    /// Predict, for every workload, whether Istio will inject the sidecar, and why.
+    Audit(AuditArgs),
     /// List every rule.
     Rules,
     /// Print the documentation of one rule.
@@ -36,17 +39,12 @@ enum Command {
     ParseOnly { paths: Vec<PathBuf> },
 }
 
+/// What to read and how objects are placed: shared by `check` and `audit`.
 #[derive(clap::Args)]
-struct CheckArgs {
-    /// Files and directories to check; `-` reads standard input.
+struct InputArgs {
+    /// Files and directories to read; `-` reads standard input.
     #[arg(default_value = ".")]
     paths: Vec<String>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    format: Format,
-    /// Exit 1 when a finding is at least this severe.
-    #[arg(long, value_enum, default_value_t = Severity::Warning)]
-    fail_on: Severity,
     /// Name shown for standard input.
     #[arg(long, default_value = "<stdin>")]
     stdin_filename: String,
@@ -63,6 +61,57 @@ struct CheckArgs {
     /// Read only the named inputs, even when they are single files.
     #[arg(long)]
     no_context: bool,
+    /// The injection configuration: an `istio-inject` ConfigMap manifest or the bare
+    /// config YAML [default: the one found in the inputs, else Istio 0.2.6's defaults].
+    #[arg(long, value_name = "FILE")]
+    inject_config: Option<PathBuf>,
+    /// Override the injection policy.
+    #[arg(long, value_enum)]
+    policy: Option<Policy>,
+}
+
+impl InputArgs {
+    fn options(&self) -> Options {
+        let inputs = self
+            .paths
+            .iter()
+            .map(|p| if p == "-" { Input::Stdin(self.stdin_filename.clone()) } else { Input::Path(p.into()) })
+            .collect();
+        let context = match (self.no_context, &self.context) {
+            (true, _) => ContextMode::Off,
+            (false, Some(dir)) => ContextMode::Dir(dir.clone()),
+            (false, None) => ContextMode::Auto,
+        };
+        Options {
+            inputs,
+            namespace: self.namespace.clone(),
+            profile: self.profile,
+            context,
+            inject_config: self.inject_config.clone(),
+            policy: self.policy,
+        }
+    }
+}
+
+#[derive(clap::Args)]
+struct CheckArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+    /// Exit 1 when a finding is at least this severe.
+    #[arg(long, value_enum, default_value_t = Severity::Warning)]
+    fail_on: Severity,
+}
+
+#[derive(clap::Args)]
+struct AuditArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = AuditFormat::Table)]
+    format: AuditFormat,
 }
 
 fn main() -> ExitCode {
@@ -80,7 +129,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match cli.command {
-        Command::Check(args) => check(args, &mut out),
+        Command::Check(args) => check(&args, &mut out),
+        Command::Audit(args) => {
+            let audit = meshlint::audit::audit(&args.input.options());
+            render::audit(&mut out, &audit, args.format, Style::detect())?;
+            out.flush()?;
+            for err in &audit.errors {
+                eprintln!("meshlint: error: {err}");
+            }
+            Ok(if audit.errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) })
+        }
         Command::Rules => {
             render::rules_table(&mut out, Style::detect())?;
             Ok(ExitCode::SUCCESS)
@@ -104,18 +162,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn check(args: CheckArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
-    let inputs = args
-        .paths
-        .iter()
-        .map(|p| if p == "-" { Input::Stdin(args.stdin_filename.clone()) } else { Input::Path(p.into()) })
-        .collect();
-    let context = match (args.no_context, args.context) {
-        (true, _) => ContextMode::Off,
-        (false, Some(dir)) => ContextMode::Dir(dir),
-        (false, None) => ContextMode::Auto,
-    };
-    let options = Options { inputs, namespace: args.namespace, profile: args.profile, context };
+fn check(args: &CheckArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    let options = args.input.options();
     let report = engine::check(&options);
     render::report(out, &report, args.format, Style::detect())?;
     out.flush()?;

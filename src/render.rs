@@ -263,3 +263,70 @@ pub fn rules_table(out: &mut dyn Write, style: Style) -> io::Result<()> {
     }
     writeln!(out, "{table}")
 }
+
+/// Output formats of `audit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AuditFormat {
+    Table,
+    Json,
+    Csv,
+}
+
+/// Write an audit.
+///
+/// # Errors
+/// When the output cannot be written.
+pub fn audit(out: &mut dyn Write, audit: &crate::audit::Audit, format: AuditFormat, style: Style) -> io::Result<()> {
+    match format {
+        AuditFormat::Json => {
+            serde_json::to_writer_pretty(&mut *out, audit)?;
+            writeln!(out)
+        }
+        AuditFormat::Csv => {
+            writeln!(out, "namespace,kind,name,path,line,outcome,reason,detail")?;
+            for r in &audit.workloads {
+                let fields =
+                    [&r.namespace, &r.kind, &r.name, &r.path, &r.line.to_string(), r.outcome, r.reason, &r.detail];
+                let cells: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+                writeln!(out, "{}", cells.join(","))?;
+            }
+            Ok(())
+        }
+        AuditFormat::Table => {
+            let p = &audit.policy;
+            let flag = if p.overridden_by_flag { " (set by --policy)" } else { "" };
+            writeln!(out, "policy: {}{flag}, from {}", p.policy, p.origin)?;
+            let watched =
+                if p.namespaces.iter().any(String::is_empty) { "all".to_owned() } else { p.namespaces.join(", ") };
+            writeln!(
+                out,
+                "namespaces: {watched}; excluded: {}",
+                if p.exclude_namespaces.is_empty() { "none".to_owned() } else { p.exclude_namespaces.join(", ") }
+            )?;
+            writeln!(out, "initialized kinds: {}", p.resources.join(", "))?;
+            let mut table = Table::new();
+            table.load_style(if style.color { presets::UTF8_FULL_CONDENSED } else { presets::ASCII_MARKDOWN });
+            table.set_header(["namespace", "workload", "location", "outcome", "reason"]);
+            for r in &audit.workloads {
+                table.add_row([
+                    r.namespace.clone(),
+                    format!("{}/{}", r.kind, r.name),
+                    format!("{}:{}", r.path, r.line),
+                    r.outcome.replace('-', " "),
+                    r.detail.clone(),
+                ]);
+            }
+            writeln!(out, "{table}")?;
+            let s = &audit.summary;
+            writeln!(
+                out,
+                "{} workloads: {} injected, {} not injected, {} already injected",
+                s.workloads, s.injected, s.not_injected, s.already_injected
+            )
+        }
+    }
+}
+
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text.to_owned() }
+}

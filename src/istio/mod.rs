@@ -2,6 +2,9 @@
 //! the rules (and later the injector) rather than copied into them. Today: the protocol
 //! table of Service port names.
 
+pub mod config;
+pub mod decide;
+
 use serde::Serialize;
 
 use crate::model::ServicePort;
@@ -27,7 +30,7 @@ impl Profile {
     #[must_use]
     pub fn exempt_namespaces(self) -> &'static [&'static str] {
         match self {
-            Profile::Istio02 => &["kube-system", "kube-public", "istio-system"],
+            Profile::Istio02 => decide::EXEMPT_NAMESPACES,
         }
     }
 

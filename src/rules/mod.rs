@@ -6,17 +6,23 @@ use std::ops::Range;
 
 use crate::diag::{Diagnostic, Label, Severity};
 use crate::istio::Profile;
+use crate::istio::config::InjectConfig;
 use crate::load::LoadedFile;
 use crate::model::{Index, Object};
 use crate::source::FileId;
 
 mod duplicate_app_label;
+mod inject_annotation_value;
+mod misplaced_inject_annotation;
 mod missing_app_label;
 mod non_string_annotation;
 mod pod_in_multiple_services;
 mod pod_without_service;
+mod proxy_port_conflict;
+mod proxy_uid_conflict;
 mod unknown_port_protocol;
 mod unnamed_service_port;
+mod workload_not_injected;
 
 /// What a rule checks, run once over the whole index.
 pub type Check = fn(&Context<'_>, &mut Sink);
@@ -109,6 +115,48 @@ pub static RULES: &[Rule] = &[
         doc: doc!("non-string-annotation"),
         check: Some(non_string_annotation::check),
     },
+    Rule {
+        name: "workload-not-injected",
+        severity: Severity::Warning,
+        summary: "a workload that will run without the Istio sidecar, and why",
+        doc: doc!("workload-not-injected"),
+        check: Some(workload_not_injected::check),
+    },
+    Rule {
+        name: "inject-annotation-value",
+        severity: Severity::Warning,
+        summary: "`sidecar.istio.io/inject` with a value other than \"true\" or \"false\"",
+        doc: doc!("inject-annotation-value"),
+        check: Some(inject_annotation_value::check),
+    },
+    Rule {
+        name: "misplaced-inject-annotation",
+        severity: Severity::Warning,
+        summary: "`sidecar.istio.io/inject` where the 0.2 initializer never reads it",
+        doc: doc!("misplaced-inject-annotation"),
+        check: Some(misplaced_inject_annotation::check),
+    },
+    Rule {
+        name: "invalid-inject-config",
+        severity: Severity::Error,
+        summary: "a mistake in the `istio-inject` ConfigMap or the InitializerConfiguration",
+        doc: doc!("invalid-inject-config"),
+        check: None,
+    },
+    Rule {
+        name: "proxy-uid-conflict",
+        severity: Severity::Warning,
+        summary: "an application container running as the proxy's UID",
+        doc: doc!("proxy-uid-conflict"),
+        check: Some(proxy_uid_conflict::check),
+    },
+    Rule {
+        name: "proxy-port-conflict",
+        severity: Severity::Warning,
+        summary: "an application container declaring a port the proxy owns",
+        doc: doc!("proxy-port-conflict"),
+        check: Some(proxy_port_conflict::check),
+    },
 ];
 
 /// The rule of a name.
@@ -122,6 +170,8 @@ pub struct Context<'a> {
     pub files: &'a [LoadedFile],
     pub index: &'a Index<'a>,
     pub profile: Profile,
+    /// The injection configuration found or given.
+    pub inject: &'a InjectConfig,
 }
 
 impl<'a> Context<'a> {

@@ -1,0 +1,124 @@
+//! `meshlint audit`: one row per workload with the injection decision and its reason,
+//! and the policy the decisions came from. Builds data; `render` prints it.
+
+use serde::Serialize;
+
+use crate::engine::{self, Options};
+use crate::istio::config::{InjectConfig, Origin};
+use crate::istio::decide::{self, Mode, Outcome};
+use crate::load::LoadedFile;
+use crate::model::{Index, ModelOptions, PodTemplate};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    pub namespace: String,
+    pub kind: String,
+    pub name: String,
+    pub path: String,
+    pub line: usize,
+    pub outcome: &'static str,
+    pub reason: &'static str,
+    pub detail: String,
+    /// `path:line` of the input that decided, when it is in a scanned file.
+    pub decided_by: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PolicySummary {
+    pub policy: &'static str,
+    /// `path:line` of the `istio-inject` ConfigMap, `--inject-config FILE`, or null.
+    pub source: Option<String>,
+    /// Human text: "built-in defaults (Istio 0.2.6 install)" or the place.
+    pub origin: String,
+    pub overridden_by_flag: bool,
+    pub namespaces: Vec<String>,
+    pub exclude_namespaces: Vec<String>,
+    pub initializer_name: String,
+    pub resources: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    pub workloads: usize,
+    pub injected: usize,
+    pub not_injected: usize,
+    pub already_injected: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Audit {
+    pub policy: PolicySummary,
+    pub workloads: Vec<Row>,
+    pub summary: Summary,
+    #[serde(skip)]
+    pub errors: Vec<String>,
+}
+
+fn place(files: &[LoadedFile], file: usize, byte: usize) -> (String, usize) {
+    let source = &files[file].source;
+    (source.name.clone(), source.position(byte).line)
+}
+
+fn policy_summary(files: &[LoadedFile], config: &InjectConfig) -> PolicySummary {
+    let (source, origin) = match &config.origin {
+        Origin::BuiltIn => (None, "built-in defaults (the Istio 0.2.6 install)".to_owned()),
+        Origin::ConfigMap(s) => {
+            let (path, line) = place(files, s.file, s.range.start);
+            let at = format!("{path}:{line}");
+            (Some(at.clone()), format!("ConfigMap istio-system/istio-inject at {at}"))
+        }
+        Origin::File(name) => (Some(name.clone()), format!("--inject-config {name}")),
+    };
+    PolicySummary {
+        policy: config.policy.value.as_str(),
+        source,
+        origin,
+        overridden_by_flag: config.policy_overridden,
+        namespaces: config.namespaces.iter().map(|n| n.value.clone()).collect(),
+        exclude_namespaces: config.exclude_namespaces.iter().map(|n| n.value.clone()).collect(),
+        initializer_name: config.initializer_name.value.clone(),
+        resources: config.resources.value.clone(),
+    }
+}
+
+/// Decide every workload of the inputs.
+#[must_use]
+pub fn audit(options: &Options) -> Audit {
+    let loaded = engine::load_all(options);
+    let files = &loaded.files;
+    let model_options = ModelOptions { namespace: options.namespace.clone() };
+    let index = Index::build(files, &model_options);
+    let found = engine::inject_config(options, files, loaded.inject_config, &index);
+    let config = &found.config;
+    let mut rows = Vec::new();
+    let mut summary = Summary::default();
+    for (_, object) in index.canonical() {
+        let Some(template) = PodTemplate::of(object) else { continue };
+        if !loaded.targets[object.file] {
+            continue;
+        }
+        let d = decide::decide(config, object, &template, Mode::Initializer);
+        let (path, line) = place(files, object.file, object.kind_span().start);
+        match d.outcome {
+            Outcome::Injected => summary.injected += 1,
+            Outcome::NotInjected => summary.not_injected += 1,
+            Outcome::AlreadyInjected => summary.already_injected += 1,
+        }
+        rows.push(Row {
+            namespace: object.effective_namespace.to_owned(),
+            kind: object.kind.to_owned(),
+            name: object.name.unwrap_or("").to_owned(),
+            path,
+            line,
+            outcome: d.outcome.code(),
+            reason: d.reason.code(),
+            detail: d.detail,
+            decided_by: d.evidence.map(|l| {
+                let (p, line) = place(files, l.file, l.range.start);
+                format!("{p}:{line}")
+            }),
+        });
+    }
+    summary.workloads = rows.len();
+    Audit { policy: policy_summary(files, config), workloads: rows, summary, errors: loaded.errors }
+}

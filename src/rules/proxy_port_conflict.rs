@@ -1,0 +1,32 @@
+//! `proxy-port-conflict`: an application container declares a port the proxy owns.
+
+use super::{Context, Sink};
+use crate::istio::decide::PROXY_CONTAINER;
+use crate::model::PodTemplate;
+
+/// Ports the 0.2 proxy listens on: admin, and the listener iptables redirects to.
+#[must_use]
+pub fn proxy_ports(cx: &Context<'_>) -> [(i64, &'static str); 2] {
+    let _ = cx;
+    [(15000, "the proxy's admin port"), (15001, "the proxy's listener port, where all traffic is redirected")]
+}
+
+pub fn check(cx: &Context<'_>, sink: &mut Sink) {
+    let owned = proxy_ports(cx);
+    for object in cx.objects() {
+        let Some(template) = PodTemplate::of(object) else { continue };
+        for container in template.containers() {
+            let name = container.get("name").and_then(|n| n.scalar()).unwrap_or("");
+            if name == PROXY_CONTAINER {
+                continue;
+            }
+            for port in container.get("ports").into_iter().flat_map(crate::yaml::NodeRef::items) {
+                let Some(node) = port.get("containerPort") else { continue };
+                let Some((number, what)) = owned.iter().find(|(p, _)| node.as_i64() == Some(*p)) else { continue };
+                let d = sink.report(object, node.span(), format!("container `{name}` uses port {number}, {what}"));
+                d.primary.message = "owned by the sidecar".into();
+                d.help = Some("move the application to another port".into());
+            }
+        }
+    }
+}

@@ -1,0 +1,35 @@
+//! `workload-not-injected`: a workload that will run without a sidecar.
+
+use super::{Context, Sink};
+use crate::istio::decide::{self, Mode, Outcome, Reason};
+use crate::model::PodTemplate;
+
+pub fn check(cx: &Context<'_>, sink: &mut Sink) {
+    for (i, object) in cx.index.canonical() {
+        let Some(template) = PodTemplate::of(object) else { continue };
+        let decision = decide::decide(cx.inject, object, &template, Mode::Initializer);
+        if decision.outcome != Outcome::NotInjected || decision.reason == Reason::ExemptNamespace {
+            continue;
+        }
+        let d = sink.report(
+            object,
+            object.kind_span(),
+            format!("{} will run without the Istio sidecar: {}", object.display_name(), decision.detail),
+        );
+        d.primary.message = "this workload".into();
+        if let Some(evidence) = decision.evidence {
+            d.labels.push(evidence);
+        }
+        cx.label_other_definitions(d, i);
+        d.help = Some(
+            match decision.reason {
+                Reason::KindNotInitialized => "inject it with `meshlint inject` (or `istioctl kube-inject`), or use a kind the initializer handles",
+                Reason::AnnotationNoInject => "remove the annotation or set it to \"true\" if the workload belongs in the mesh",
+                Reason::PolicyDisabled => "add the annotation `sidecar.istio.io/inject: \"true\"` to the workload's metadata",
+                Reason::HostNetwork => "drop `hostNetwork: true` if the workload belongs in the mesh",
+                _ => "fix the injection configuration so that the workload's namespace is watched",
+            }
+            .to_owned(),
+        );
+    }
+}
