@@ -121,7 +121,10 @@ fn read_with_context(
     if let Some(dir) = context {
         collect_path(dir, &mut entries, errors);
     }
-    dedup(&mut entries);
+    // One directory alone cannot name a file twice; only then is resolving paths skipped.
+    if inputs.len() > 1 || context.is_some() {
+        dedup(&mut entries);
+    }
     entries.sort_by(|a, b| a.name.cmp(&b.name));
     let errors_mutex = Mutex::new(std::mem::take(errors));
     let read: Vec<(Entry, Vec<u8>)> = entries

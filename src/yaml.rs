@@ -38,7 +38,8 @@ impl Style {
 #[derive(Debug, Clone)]
 pub enum NodeKind {
     Scalar {
-        value: String,
+        /// Byte range of the value in the document's string arena.
+        value: (u32, u32),
         style: Style,
         /// The tag suffix when one was written (`!!str` gives `str`).
         tag: Option<Box<str>>,
@@ -77,6 +78,7 @@ impl Node {
 #[derive(Debug, Clone)]
 pub struct Document {
     nodes: Vec<Node>,
+    strings: String,
     root: NodeId,
     /// Byte range of the document, from its `---` (or first content) to its end.
     pub start: u32,
@@ -205,32 +207,42 @@ fn next_document_marker(text: &str, offset: usize) -> Option<usize> {
     None
 }
 
-/// Maps the parser's character indices to byte offsets in the file.
+/// Maps the parser's character indices to byte offsets in the file. The parser's
+/// positions move forward almost always, so a cursor walks the text once; ASCII text
+/// needs no walk at all.
 struct Offsets<'i> {
+    chunk: &'i str,
     base: usize,
-    /// Byte offset of every character, present only when the chunk is not ASCII.
-    table: Option<Vec<u32>>,
+    ascii: bool,
+    /// (character index, byte offset) of the last lookup.
+    cursor: std::cell::Cell<(usize, usize)>,
     /// Spaces inserted into the parsed copy: (offset in the copy, count), sorted.
     insertions: &'i [(usize, usize)],
 }
 
 impl<'i> Offsets<'i> {
-    fn new(chunk: &str, base: usize, insertions: &'i [(usize, usize)]) -> Self {
-        let table = (!chunk.is_ascii()).then(|| {
-            let mut t: Vec<u32> = chunk.char_indices().map(|(i, _)| to_u32(i)).collect();
-            t.push(to_u32(chunk.len()));
-            t
-        });
-        Self { base, table, insertions }
+    fn new(chunk: &'i str, base: usize, insertions: &'i [(usize, usize)]) -> Self {
+        Self { chunk, base, ascii: chunk.is_ascii(), cursor: std::cell::Cell::new((0, 0)), insertions }
+    }
+
+    fn local(&self, char_index: usize) -> usize {
+        if self.ascii {
+            return char_index.min(self.chunk.len());
+        }
+        let (mut c, mut b) = self.cursor.get();
+        if char_index < c {
+            (c, b) = (0, 0);
+        }
+        let rest = &self.chunk[b..];
+        let step = rest.char_indices().nth(char_index - c).map_or(rest.len(), |(i, _)| i);
+        let byte = b + step;
+        self.cursor.set((char_index, byte));
+        byte
     }
 
     /// Byte offset in the parsed copy.
     fn patched(&self, char_index: usize) -> usize {
-        let local = match &self.table {
-            None => char_index,
-            Some(t) => t.get(char_index).or(t.last()).map_or(0, |&b| b as usize),
-        };
-        self.base + local
+        self.base + self.local(char_index)
     }
 
     /// Byte offset in the original file.
@@ -260,6 +272,8 @@ enum Open {
 struct Builder<'a> {
     offsets: &'a Offsets<'a>,
     nodes: Vec<Node>,
+    /// Every scalar value of the document, back to back.
+    strings: String,
     stack: Vec<Open>,
     anchors: HashMap<usize, NodeId>,
     root: Option<NodeId>,
@@ -312,7 +326,7 @@ impl Builder<'_> {
 
     fn find_duplicates(&self, entries: &[(NodeId, NodeId)], dups: &mut Vec<DuplicateKey>) {
         let key_of = |k: NodeId| match &self.nodes[k as usize].kind {
-            NodeKind::Scalar { value, .. } => Some(value.as_str()),
+            NodeKind::Scalar { value, .. } => Some(&self.strings[value.0 as usize..value.1 as usize]),
             _ => None,
         };
         let mut seen: HashMap<&str, NodeId> = HashMap::new();
@@ -361,6 +375,7 @@ fn parse_chunk(chunk: &str, base: usize, insertions: &[(usize, usize)], out: &mu
     let mut b = Builder {
         offsets: &offsets,
         nodes: Vec::new(),
+        strings: String::new(),
         stack: Vec::new(),
         anchors: HashMap::new(),
         root: None,
@@ -387,6 +402,7 @@ fn handle_event(b: &mut Builder<'_>, event: Event<'_>, span: Span, out: &mut Str
     match event {
         Event::DocumentStart(_) => {
             b.nodes.clear();
+            b.strings.clear();
             b.anchors.clear();
             b.root = None;
             b.doc_start = start;
@@ -394,13 +410,16 @@ fn handle_event(b: &mut Builder<'_>, event: Event<'_>, span: Span, out: &mut Str
         Event::DocumentEnd => {
             if let Some(root) = b.root.take() {
                 let nodes = std::mem::take(&mut b.nodes);
+                let strings = std::mem::take(&mut b.strings);
                 let end = end.max(nodes[root as usize].end as usize);
-                out.documents.push(Document { nodes, root, start: to_u32(b.doc_start), end: to_u32(end) });
+                out.documents.push(Document { nodes, strings, root, start: to_u32(b.doc_start), end: to_u32(end) });
             }
         }
         Event::Scalar(value, style, anchor, tag) => {
+            let from = to_u32(b.strings.len());
+            b.strings.push_str(&value);
             let kind = NodeKind::Scalar {
-                value: value.into_owned(),
+                value: (from, to_u32(b.strings.len())),
                 style: style_of(style),
                 tag: tag.map(|t| t.suffix.clone().into_boxed_str()),
             };
@@ -527,7 +546,7 @@ impl<'d> NodeRef<'d> {
     #[must_use]
     pub fn scalar(&self) -> Option<&'d str> {
         match &self.raw().kind {
-            NodeKind::Scalar { value, .. } => Some(value),
+            NodeKind::Scalar { value, .. } => Some(&self.doc.strings[value.0 as usize..value.1 as usize]),
             _ => None,
         }
     }
@@ -575,13 +594,13 @@ impl<'d> NodeRef<'d> {
     #[must_use]
     pub fn k8s_type(&self) -> Option<ScalarType> {
         match &self.raw().kind {
-            NodeKind::Scalar { value, style, tag } => Some(match tag.as_deref() {
+            NodeKind::Scalar { style, tag, .. } => Some(match tag.as_deref() {
                 Some("str") => ScalarType::Str,
                 Some("bool") => ScalarType::Bool,
                 Some("int") => ScalarType::Int,
                 Some("float") => ScalarType::Float,
                 Some("null") => ScalarType::Null,
-                _ if *style == Style::Plain => resolve_plain(value),
+                _ if *style == Style::Plain => resolve_plain(self.scalar().unwrap_or("")),
                 _ => ScalarType::Str,
             }),
             _ => None,

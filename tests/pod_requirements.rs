@@ -360,8 +360,6 @@ fn unquoted_booleans_numbers_and_nulls_are_flagged_quoted_values_are_not() {
 }
 
 #[test]
-#[ignore = "meshlint bug: non-string-annotation checks only the canonical definition of an \
-            object, so a variant copy or a kustomize patch with an unquoted value is not reported"]
 fn non_string_values_in_every_definition_and_patch_are_flagged() {
     // `psa/web.yaml` is a second definition of Deployment `web` (a variant applied instead
     // of `plain/web.yaml`), and `canary-patch.yaml` a kustomize patch: each makes the

@@ -6,7 +6,8 @@ use crate::model::PodTemplate;
 use crate::yaml::{NodeRef, ScalarType};
 
 pub fn check(cx: &Context<'_>, sink: &mut Sink) {
-    for object in cx.objects() {
+    // Every definition, patches included: any copy with a bad value is rejected when applied.
+    for object in &cx.index.objects {
         let template = PodTemplate::of(object).filter(|t| t.node.id() != object.node.id());
         let selector =
             if object.kind == "Service" { &["spec", "selector"][..] } else { &["spec", "selector", "matchLabels"] };
