@@ -1,0 +1,163 @@
+//! The rule documentation in `rules/<name>.md`: every registered rule has one, with the
+//! four fixed sections, and its examples are executed through the library: *Example*
+//! must trigger the rule and *Use instead* must not. No doc may exist without its rule.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use meshlint::engine::{self, ContextMode, Input, Options};
+use meshlint::istio::Profile;
+use meshlint::rules::{RULES, Rule};
+
+const SECTIONS: [&str; 4] = ["What it does", "Why is this bad?", "Example", "Use instead"];
+
+fn docs_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("rules")
+}
+
+/// The `## ` sections of a doc, in order, with their bodies.
+fn sections(doc: &str) -> Vec<(&str, String)> {
+    let mut out: Vec<(&str, String)> = Vec::new();
+    for line in doc.lines() {
+        if let Some(title) = line.strip_prefix("## ") {
+            out.push((title.trim(), String::new()));
+        } else if let Some((_, body)) = out.last_mut() {
+            body.push_str(line);
+            body.push('\n');
+        }
+    }
+    out
+}
+
+/// The ```` ```yaml ```` blocks of a section body.
+fn yaml_blocks(body: &str) -> Vec<String> {
+    let mut blocks = Vec::new();
+    let mut current: Option<String> = None;
+    for line in body.lines() {
+        match (&mut current, line.trim_end()) {
+            (None, "```yaml") => current = Some(String::new()),
+            (Some(_), "```") => blocks.push(current.take().expect("inside a block")),
+            (Some(block), _) => {
+                block.push_str(line);
+                block.push('\n');
+            }
+            (None, _) => {}
+        }
+    }
+    assert!(current.is_none(), "unterminated code block in:\n{body}");
+    blocks
+}
+
+/// The problems of one rule's doc, empty when it is complete.
+fn doc_problems(rule: &Rule) -> Vec<String> {
+    let mut problems = Vec::new();
+    let path = docs_dir().join(format!("{}.md", rule.name));
+    match std::fs::read_to_string(&path) {
+        Ok(on_disk) if on_disk == rule.doc => {}
+        Ok(_) => problems.push("the embedded doc differs from the file on disk".to_owned()),
+        Err(e) => problems.push(format!("cannot read {}: {e}", path.display())),
+    }
+    let title = format!("# {}", rule.name);
+    if rule.doc.lines().next() != Some(title.as_str()) {
+        problems.push(format!("first line is not `{title}`"));
+    }
+    let found = sections(rule.doc);
+    let titles: Vec<&str> = found.iter().map(|(t, _)| *t).collect();
+    if titles != SECTIONS {
+        problems.push(format!("sections are {titles:?}, expected {SECTIONS:?}"));
+    }
+    for (title, body) in &found {
+        if body.trim().is_empty() {
+            problems.push(format!("section `{title}` is empty"));
+        }
+    }
+    for title in ["Example", "Use instead"] {
+        let blocks = found.iter().find(|(t, _)| *t == title).map(|(_, b)| yaml_blocks(b)).unwrap_or_default();
+        if blocks.len() != 1 {
+            problems.push(format!("section `{title}` has {} yaml blocks, expected 1", blocks.len()));
+        }
+    }
+    problems
+}
+
+/// The one yaml block of a section.
+fn block(rule: &Rule, title: &str) -> String {
+    let (_, body) = sections(rule.doc).into_iter().find(|(t, _)| *t == title).expect("section exists");
+    yaml_blocks(&body).pop().expect("one yaml block")
+}
+
+/// Rule names reported for `text` saved as a manifest file.
+fn rules_reported(text: &str) -> Vec<&'static str> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("example.yaml");
+    std::fs::write(&path, text).expect("write example");
+    let report = engine::check(&Options {
+        inputs: vec![Input::Path(path)],
+        namespace: "default".to_owned(),
+        profile: Profile::Istio02,
+        context: ContextMode::Off,
+        inject_config: None,
+        policy: None,
+    });
+    assert!(report.errors.is_empty(), "tool errors: {:?}", report.errors);
+    assert_eq!(report.files.len(), 1);
+    report.diagnostics.iter().map(|d| d.rule).collect()
+}
+
+#[test]
+fn every_rule_has_a_doc_with_the_four_sections() {
+    let problems: Vec<String> = RULES
+        .iter()
+        .flat_map(|rule| doc_problems(rule).into_iter().map(move |p| format!("{}: {p}", rule.name)))
+        .collect();
+    assert!(problems.is_empty(), "incomplete rule docs:\n{}", problems.join("\n"));
+}
+
+#[test]
+fn example_triggers_the_rule_and_use_instead_does_not() {
+    let mut problems = Vec::new();
+    for rule in RULES.iter().filter(|r| doc_problems(r).is_empty()) {
+        let example = rules_reported(&block(rule, "Example"));
+        if !example.contains(&rule.name) {
+            problems.push(format!("{}: Example does not trigger it (reported: {example:?})", rule.name));
+        }
+        let fixed = rules_reported(&block(rule, "Use instead"));
+        if fixed.contains(&rule.name) {
+            problems.push(format!("{}: Use instead triggers it", rule.name));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn the_examples_of_the_loading_rules_report_exactly_their_rule() {
+    // The parse-level rules stop everything else: nothing but the rule itself may fire.
+    for name in ["invalid-yaml", "template-skipped"] {
+        let rule = meshlint::rules::find(name).expect("registered");
+        assert_eq!(rules_reported(&block(rule, "Example")), [name], "{name}");
+        assert_eq!(rules_reported(&block(rule, "Use instead")), Vec::<&str>::new(), "{name}");
+    }
+}
+
+#[test]
+fn every_doc_belongs_to_a_registered_rule() {
+    let registered: BTreeSet<&str> = RULES.iter().map(|r| r.name).collect();
+    let mut docs = BTreeSet::new();
+    for entry in std::fs::read_dir(docs_dir()).expect("rules/ exists") {
+        let path = entry.expect("dir entry").path();
+        if path.extension().is_some_and(|e| e == "md") {
+            docs.insert(path.file_stem().expect("stem").to_string_lossy().into_owned());
+        }
+    }
+    let orphans: Vec<&String> = docs.iter().filter(|d| !registered.contains(d.as_str())).collect();
+    assert!(orphans.is_empty(), "docs without a rule: {orphans:?}");
+    assert_eq!(docs.len(), RULES.len(), "one doc per rule");
+}
+
+#[test]
+fn the_doc_helpers_find_sections_and_blocks() {
+    let doc = "# r\n\n## What it does\n\nx\n\n## Example\n\n```yaml\na: 1\n```\n\ntext\n\n```yaml\nb: 2\n```\n";
+    let found = sections(doc);
+    assert_eq!(found.iter().map(|(t, _)| *t).collect::<Vec<_>>(), ["What it does", "Example"]);
+    assert_eq!(yaml_blocks(&found[1].1), ["a: 1\n", "b: 2\n"]);
+}
