@@ -180,7 +180,7 @@ impl<'a> ServicePort<'a> {
     /// Where to point a finding about this port: its name, else its port number.
     #[must_use]
     pub fn span(&self) -> Range<usize> {
-        self.name.or(self.port).unwrap_or(self.node).span()
+        self.name.or(self.port.filter(|p| !p.is_null())).unwrap_or(self.node).span()
     }
 }
 

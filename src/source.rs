@@ -80,14 +80,28 @@ pub struct Position {
 }
 
 fn line_starts(text: &str) -> Vec<usize> {
+    let bytes = text.as_bytes();
     let mut starts = Vec::with_capacity(text.len() / 32 + 1);
     starts.push(0);
-    // `\n` ends a line; a lone `\r` (old Mac) is treated as an ordinary character, as
-    // Kubernetes tooling does.
-    starts.extend(memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
+    // `\n`, `\r\n` and a lone `\r` each end a line, as the YAML parser counts them.
+    for (i, &b) in bytes.iter().enumerate() {
+        if b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')) {
+            starts.push(i + 1);
+        }
+    }
     starts
 }
 
-fn memchr_iter(needle: u8, haystack: &[u8]) -> impl Iterator<Item = usize> + '_ {
-    haystack.iter().enumerate().filter_map(move |(i, &b)| (b == needle).then_some(i))
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_line_break_style_counts() {
+        let file = SourceFile::new("t".into(), None, "a: 1\rb: 2\r\nc: é\nd".into());
+        assert_eq!(file.line_starts(), &[0, 5, 11, 17]);
+        assert_eq!(file.position(14), Position { line: 3, column: 4 });
+        assert_eq!(file.position(17), Position { line: 4, column: 1 });
+        assert_eq!(file.line_text(1), "b: 2");
+    }
 }

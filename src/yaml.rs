@@ -247,7 +247,11 @@ impl<'i> Offsets<'i> {
 
     /// Byte offset in the original file.
     fn byte(&self, char_index: usize) -> usize {
-        let patched = self.patched(char_index);
+        self.unpatch(self.patched(char_index))
+    }
+
+    /// The original offset of an offset in the parsed copy.
+    fn unpatch(&self, patched: usize) -> usize {
         let mut shift = 0;
         for &(at, n) in self.insertions {
             if at + n <= patched {
@@ -348,6 +352,25 @@ impl Builder<'_> {
     }
 }
 
+/// The offset just after the quote that closes the quoted scalar starting at `start`
+/// (after its anchor or tag, if any).
+fn closing_quote(text: &str, start: usize) -> Option<usize> {
+    let rest = &text[start..];
+    let open = rest.find(['"', '\''])?;
+    let quote = rest.as_bytes()[open];
+    let bytes = &rest.as_bytes()[open + 1..];
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' if quote == b'"' => i += 2,
+            b'\'' if quote == b'\'' && bytes.get(i + 1) == Some(&b'\'') => i += 2,
+            b if b == quote => return Some(start + open + 1 + i + 1),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
 fn style_of(style: ScalarStyle) -> Style {
     match style {
         ScalarStyle::Plain => Style::Plain,
@@ -416,6 +439,14 @@ fn handle_event(b: &mut Builder<'_>, event: Event<'_>, span: Span, out: &mut Str
             }
         }
         Event::Scalar(value, style, anchor, tag) => {
+            // The parser ends a quoted scalar at the next token; end it at its quote.
+            let end = match style {
+                ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => {
+                    let local = b.offsets.patched(span.start.index()) - b.offsets.base;
+                    closing_quote(b.offsets.chunk, local).map_or(end, |e| b.offsets.unpatch(b.offsets.base + e))
+                }
+                _ => end,
+            };
             let from = to_u32(b.strings.len());
             b.strings.push_str(&value);
             let kind = NodeKind::Scalar {
@@ -783,6 +814,15 @@ mod tests {
         assert_eq!(&text[k.span()], "c");
         assert_eq!(&text[v.span()], "\"x\"");
         assert_eq!(v.as_str(), Some("x"));
+    }
+
+    #[test]
+    fn quoted_scalars_end_at_their_quote() {
+        let text = "a: \"x\\\" y\"  # c\nb: 'it''s'   # d\n";
+        let s = parse_stream(text);
+        let root = s.documents[0].root();
+        assert_eq!(&text[root.get("a").unwrap().span()], "\"x\\\" y\"");
+        assert_eq!(&text[root.get("b").unwrap().span()], "'it''s'");
     }
 
     #[test]

@@ -383,7 +383,6 @@ fn port_rules_report_exactly_the_marked_lines_at_the_port_value() {
 }
 
 #[test]
-#[ignore = "src/yaml.rs: a quoted scalar's span runs over the spaces and comment after it"]
 fn quoted_port_name_span_ends_at_its_closing_quote() {
     let out = run(&["check", "--format", "json", "--no-context", "fixtures/trees/ports/unnamed.yaml"]);
     let found = diags(&json(&out));
@@ -531,15 +530,6 @@ const REFERENCE_PORTS: &[(&str, &str, &str)] = &[
     ("samples/bookinfo/kube/bookinfo-mysql.yaml", "unknown-port-protocol", "mysql"),
 ];
 
-/// Install variants whose Services (`istio-mixer`, `istio-egress` in `istio-system`) are
-/// defined first in `istio-auth.yaml`: in a run over the whole tree, an object's
-/// findings are reported on its first definition only.
-const REFERENCE_VARIANTS: &[&str] = &[
-    "install/kubernetes/istio-one-namespace-auth.yaml",
-    "install/kubernetes/istio-one-namespace.yaml",
-    "install/kubernetes/istio.yaml",
-];
-
 fn reference_dir() -> PathBuf {
     shared().join("reference")
 }
@@ -602,7 +592,9 @@ fn reference_port_findings_point_at_the_port_name_or_number() {
     let out = run_in(&reference_dir(), &["check", "--format", "json", "istio-0.2.6"]);
     assert_eq!(code(&out), 1);
     let found = diags(&json(&out));
-    assert_eq!(port_findings(&found), reference_ports(|f| !REFERENCE_VARIANTS.contains(&f)));
+    // Every definition is checked: the install's variants (`istio.yaml`, the one-namespace
+    // files) repeat the Services of `istio-auth.yaml`, and each copy is reported.
+    assert_eq!(port_findings(&found), reference_ports(|_| true));
     for d in found.iter().filter(|d| is_port_rule(d)) {
         assert_points_at_the_port(d);
     }
@@ -651,12 +643,11 @@ fn stdin_gives_the_same_findings_as_the_path() {
         assert_points_at_the_port(d);
     }
     // Parse findings do not depend on the other files; port findings of the whole tree are
-    // those of the files alone, less the variants' repeats.
+    // those of the files alone, variants included.
     let parse = |ds: &[Diag]| ds.iter().filter(|d| !is_port_rule(d)).cloned().collect::<Vec<_>>();
     assert_eq!(parse(&alone), parse(&whole));
     assert_eq!(parse(&whole).iter().filter(|d| d.rule == "duplicate-key").count(), 4);
-    let variant = |d: &Diag| REFERENCE_VARIANTS.iter().any(|v| d.path.ends_with(v));
-    let kept: Vec<&Diag> = alone.iter().filter(|d| is_port_rule(d) && !variant(d)).collect();
+    let kept: Vec<&Diag> = alone.iter().filter(|d| is_port_rule(d)).collect();
     assert_eq!(kept, whole.iter().filter(|d| is_port_rule(d)).collect::<Vec<_>>());
 }
 

@@ -6,7 +6,7 @@ use crate::istio::decide::{INJECT_ANNOTATION, annotation_injects};
 use crate::yaml::ScalarType;
 
 pub fn check(cx: &Context<'_>, sink: &mut Sink) {
-    for object in cx.objects() {
+    for object in cx.definitions() {
         let Some(value) = object.annotations().and_then(|a| a.get(INJECT_ANNOTATION)) else { continue };
         let Some(raw) = value.scalar() else { continue };
         // A non-string value is `non-string-annotation`'s finding.

@@ -6,7 +6,7 @@ use crate::istio::decide::INJECT_ANNOTATION;
 use crate::model::PodTemplate;
 
 pub fn check(cx: &Context<'_>, sink: &mut Sink) {
-    for object in cx.objects() {
+    for object in cx.definitions() {
         let template = PodTemplate::of(object).filter(|t| t.node.id() != object.node.id());
         let on_workload = object.annotations().and_then(|a| a.get_entry(INJECT_ANNOTATION));
         if let Some((key, _)) = template.and_then(|t| t.annotations()).and_then(|a| a.get_entry(INJECT_ANNOTATION)) {

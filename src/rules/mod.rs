@@ -180,6 +180,12 @@ impl<'a> Context<'a> {
         self.index.canonical().map(|(_, o)| o)
     }
 
+    /// Every whole definition, variants included: for rules about what one file says,
+    /// which hold for each copy that may be applied.
+    pub fn definitions(&self) -> impl Iterator<Item = &Object<'a>> + '_ {
+        self.index.objects.iter().filter(|o| !o.partial)
+    }
+
     /// Whether the object's pods can be part of the mesh at all (not in a namespace the
     /// profile exempts).
     #[must_use]

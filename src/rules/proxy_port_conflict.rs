@@ -13,7 +13,7 @@ pub fn proxy_ports(cx: &Context<'_>) -> [(i64, &'static str); 2] {
 
 pub fn check(cx: &Context<'_>, sink: &mut Sink) {
     let owned = proxy_ports(cx);
-    for object in cx.objects() {
+    for object in cx.definitions() {
         let Some(template) = PodTemplate::of(object) else { continue };
         for container in template.containers() {
             let name = container.get("name").and_then(|n| n.scalar()).unwrap_or("");

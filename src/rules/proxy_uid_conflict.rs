@@ -12,7 +12,7 @@ pub fn proxy_uid(cx: &Context<'_>) -> i64 {
 
 pub fn check(cx: &Context<'_>, sink: &mut Sink) {
     let uid = proxy_uid(cx);
-    for object in cx.objects() {
+    for object in cx.definitions() {
         let Some(template) = PodTemplate::of(object) else { continue };
         let pod_uid = template.spec().and_then(|s| s.path(&["securityContext", "runAsUser"]));
         for container in template.containers().chain(template.init_containers()) {

@@ -5,7 +5,7 @@ use crate::istio::PortClass;
 use crate::model::Service;
 
 pub fn check(cx: &Context<'_>, sink: &mut Sink) {
-    for object in cx.objects() {
+    for object in cx.definitions() {
         let Some(service) = Service::of(object) else {
             continue;
         };

@@ -5,7 +5,7 @@ use crate::istio::PortClass;
 use crate::model::Service;
 
 pub fn check(cx: &Context<'_>, sink: &mut Sink) {
-    for object in cx.objects() {
+    for object in cx.definitions() {
         let Some(service) = Service::of(object) else {
             continue;
         };
@@ -13,7 +13,8 @@ pub fn check(cx: &Context<'_>, sink: &mut Sink) {
             if cx.profile.classify_port(port) != PortClass::Unnamed {
                 continue;
             }
-            let number = port.port.and_then(|p| p.scalar()).unwrap_or("?");
+            let number = port.port.and_then(|p| p.scalar()).filter(|n| !n.is_empty());
+            let number = number.map_or_else(|| format!("#{}", i + 1), str::to_owned);
             let example = format!("http-{}", object.name.unwrap_or("web"));
             let d = sink.report(
                 object,
