@@ -10,6 +10,7 @@
 pub mod audit;
 pub mod diag;
 pub mod engine;
+pub mod inject;
 pub mod istio;
 pub mod load;
 pub mod model;

@@ -5,12 +5,16 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
 use meshlint::diag::Severity;
 use meshlint::engine::{self, ContextMode, Input, Options};
+use meshlint::inject::{self, Direction, Settings};
 use meshlint::istio::Profile;
 use meshlint::istio::config::Policy;
+use meshlint::istio::decide::Mode;
+use meshlint::istio::template::{self, Mesh, Params};
 use meshlint::render::{self, AuditFormat, Format, Style};
 use meshlint::rules;
 
@@ -27,6 +31,11 @@ enum Command {
     Check(CheckArgs),
     /// Predict, for every workload, whether Istio will inject the sidecar, and why.
     Audit(AuditArgs),
+    /// Add the Istio sidecar to workloads, like `istioctl kube-inject`, keeping every
+    /// byte it does not need to change.
+    Inject(Box<InjectArgs>),
+    /// Remove what `inject` adds.
+    Uninject(RewriteArgs),
     /// List every rule.
     Rules,
     /// Print the documentation of one rule.
@@ -114,6 +123,118 @@ struct AuditArgs {
     format: AuditFormat,
 }
 
+/// Where rewritten manifests go.
+#[derive(clap::Args)]
+struct RewriteArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    /// Read this file (`-` for standard input) and write the result to standard output
+    /// (or `-o`).
+    #[arg(short = 'f', long = "filename", value_name = "FILE", conflicts_with_all = ["write", "check"])]
+    filename: Option<String>,
+    /// With `-f`: write the result here instead of standard output.
+    #[arg(short = 'o', long, value_name = "FILE", requires = "filename")]
+    output: Option<PathBuf>,
+    /// Rewrite the files in place (atomically).
+    #[arg(long, group = "mode")]
+    write: bool,
+    /// Print a unified diff of what would change; change nothing.
+    #[arg(long, group = "mode")]
+    diff: bool,
+    /// Change nothing; exit 1 when a file would change.
+    #[arg(long, group = "mode")]
+    check: bool,
+}
+
+#[derive(clap::Args)]
+struct InjectArgs {
+    #[command(flatten)]
+    rewrite: RewriteArgs,
+    /// Decide as the cluster's initializer would (policy, namespaces, kinds), so the result
+    /// is what `audit` predicts; by default decide as `kube-inject` does.
+    #[arg(long)]
+    as_initializer: bool,
+    /// Registry of the images: `<hub>/proxy_init:<tag>` and `<hub>/proxy:<tag>`.
+    #[arg(long)]
+    hub: Option<String>,
+    /// Tag of the images (with `--hub`).
+    #[arg(long)]
+    tag: Option<String>,
+    #[arg(long)]
+    init_image: Option<String>,
+    #[arg(long)]
+    proxy_image: Option<String>,
+    /// `Always`, `IfNotPresent` or `Never`.
+    #[arg(long)]
+    image_pull_policy: Option<String>,
+    #[arg(long)]
+    verbosity: Option<i64>,
+    /// The version in `sidecar.istio.io/status: injected-version-<version>`.
+    #[arg(long)]
+    status_version: Option<String>,
+    /// Debug proxy image, privileged, writable root filesystem.
+    #[arg(long)]
+    debug: bool,
+    /// Add the `enable-core-dump` init container.
+    #[arg(long)]
+    core_dump: bool,
+    #[arg(long)]
+    sidecar_proxy_uid: Option<i64>,
+    /// IP ranges to redirect to the proxy (`-i` of `istio-init`).
+    #[arg(long)]
+    include_ip_ranges: Option<String>,
+    /// Mesh values: an `istio` ConfigMap manifest or the bare mesh YAML [default: the
+    /// `istio` ConfigMap found in the inputs, else the Istio 0.2.6 install's values].
+    #[arg(long, value_name = "FILE")]
+    mesh_config: Option<PathBuf>,
+}
+
+impl InjectArgs {
+    fn apply(&self, p: &mut Params) {
+        if self.hub.is_some() || self.tag.is_some() {
+            let hub = self.hub.as_deref().unwrap_or("docker.io/istio");
+            let tag = self.tag.as_deref().unwrap_or(&p.version);
+            let proxy = if self.debug { "proxy_debug" } else { "proxy" };
+            p.init_image = format!("{hub}/proxy_init:{tag}");
+            p.proxy_image = format!("{hub}/{proxy}:{tag}");
+        }
+        let set = |target: &mut String, v: &Option<String>| {
+            if let Some(v) = v {
+                target.clone_from(v);
+            }
+        };
+        set(&mut p.init_image, &self.init_image);
+        set(&mut p.proxy_image, &self.proxy_image);
+        set(&mut p.version, &self.status_version);
+        set(&mut p.include_ip_ranges, &self.include_ip_ranges);
+        if let Some(v) = &self.image_pull_policy {
+            p.image_pull_policy = template::normalize_pull_policy(v);
+        }
+        if let Some(v) = self.verbosity {
+            p.verbosity = v;
+        }
+        if let Some(v) = self.sidecar_proxy_uid {
+            p.proxy_uid = v;
+        }
+        p.debug |= self.debug;
+        p.core_dump |= self.core_dump;
+    }
+
+    fn mesh(&self) -> anyhow::Result<Option<Mesh>> {
+        let Some(path) = &self.mesh_config else { return Ok(None) };
+        let text = std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
+        // A ConfigMap manifest carries the mesh YAML in `data.mesh`.
+        let stream = meshlint::yaml::parse_stream(&text);
+        let embedded = stream
+            .documents
+            .first()
+            .and_then(|d| d.root().path(&["data", "mesh"]).and_then(|n| n.scalar()).map(str::to_owned));
+        let mesh = Mesh::from_yaml(embedded.as_deref().unwrap_or(&text))
+            .with_context(|| format!("{}: not valid mesh YAML", path.display()))?;
+        Ok(Some(mesh))
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
@@ -139,6 +260,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(if audit.errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) })
         }
+        Command::Inject(args) => {
+            let direction = Direction::Inject(Box::new(Settings {
+                mode: if args.as_initializer { Mode::Initializer } else { Mode::KubeInject },
+                params: Params::default(),
+                mesh: Mesh::default(),
+            }));
+            let mesh = args.mesh()?;
+            rewrite(&args.rewrite, &direction, mesh.as_ref(), &|p| args.apply(p), &mut out)
+        }
+        Command::Uninject(args) => rewrite(&args, &Direction::Uninject, None, &|_| {}, &mut out),
         Command::Rules => {
             render::rules_table(&mut out, Style::detect())?;
             Ok(ExitCode::SUCCESS)
@@ -160,6 +291,63 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn rewrite(
+    args: &RewriteArgs,
+    direction: &Direction,
+    mesh: Option<&Mesh>,
+    overrides: &dyn Fn(&mut Params),
+    out: &mut dyn Write,
+) -> anyhow::Result<ExitCode> {
+    let mut options = args.input.options();
+    options.context = ContextMode::Off;
+    if let Some(f) = &args.filename {
+        options.inputs =
+            vec![if f == "-" { Input::Stdin(args.input.stdin_filename.clone()) } else { Input::Path(f.into()) }];
+    }
+    let run = inject::rewrite(&options, direction, mesh, overrides);
+    let mut failed = !run.errors.is_empty();
+    let mut would_change = false;
+    for (i, result) in &run.results {
+        let file = &run.files[*i];
+        let name = &file.source.name;
+        let change = match result {
+            Ok(change) => change,
+            Err(why) => {
+                eprintln!("meshlint: error: {name}: {why}");
+                failed = true;
+                continue;
+            }
+        };
+        render::rewrite_summary(&mut std::io::stderr(), name, change)?;
+        let changed = change.changed(&file.source.text);
+        would_change |= changed;
+        if args.filename.is_some() {
+            match &args.output {
+                Some(path) => std::fs::write(path, &change.new_text).with_context(|| format!("{}", path.display()))?,
+                None => out.write_all(change.new_text.as_bytes())?,
+            }
+        } else if args.diff {
+            render::unified_diff(out, name, &file.source.text, &change.new_text)?;
+        } else if args.write && changed {
+            let path = file.source.path.as_deref().context("standard input cannot be rewritten in place")?;
+            inject::write_atomic(path, &change.new_text).with_context(|| name.clone())?;
+        } else if !args.write && !args.check {
+            anyhow::bail!("name one of --write, --diff or --check, or use -f FILE");
+        }
+    }
+    out.flush()?;
+    for err in &run.errors {
+        eprintln!("meshlint: error: {err}");
+    }
+    Ok(if failed {
+        ExitCode::from(2)
+    } else if args.check && would_change {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn check(args: &CheckArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {

@@ -330,3 +330,32 @@ pub fn audit(out: &mut dyn Write, audit: &crate::audit::Audit, format: AuditForm
 fn csv_field(text: &str) -> String {
     if text.contains([',', '"', '\n', '\r']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text.to_owned() }
 }
+
+/// One line per workload of a rewritten file: what was done and why.
+///
+/// # Errors
+/// When the output cannot be written.
+pub fn rewrite_summary(out: &mut dyn Write, name: &str, change: &crate::inject::FileChange) -> io::Result<()> {
+    for w in &change.workloads {
+        let what = match (&w.decision, w.changed) {
+            (Some(d), true) => format!("injected: {}", d.detail),
+            (Some(d), false) => format!("{}: {}", d.outcome.text(), d.detail),
+            (None, true) => "sidecar removed".to_owned(),
+            (None, false) => "no sidecar to remove".to_owned(),
+        };
+        writeln!(out, "{name}:{}: {} {what}", w.line, w.object)?;
+    }
+    Ok(())
+}
+
+/// A unified diff between two versions of a file (nothing when they are equal).
+///
+/// # Errors
+/// When the output cannot be written.
+pub fn unified_diff(out: &mut dyn Write, name: &str, old: &str, new: &str) -> io::Result<()> {
+    if old == new {
+        return Ok(());
+    }
+    let diff = similar::TextDiff::from_lines(old, new);
+    write!(out, "{}", diff.unified_diff().context_radius(3).header(&format!("a/{name}"), &format!("b/{name}")))
+}

@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod decide;
+pub mod template;
 
 use serde::Serialize;
 

@@ -82,16 +82,16 @@ impl Params {
         let mut p = Self::default();
         let get = |k: &str| config.param(k).map(|v| v.value.as_str());
         if let Some(v) = get("initImage") {
-            p.init_image = v.to_owned();
+            v.clone_into(&mut p.init_image);
         }
         if let Some(v) = get("proxyImage") {
-            p.proxy_image = v.to_owned();
+            v.clone_into(&mut p.proxy_image);
         }
         if let Some(v) = get("verbosity").and_then(|v| v.parse().ok()) {
             p.verbosity = v;
         }
         if let Some(v) = get("version") {
-            p.version = v.to_owned();
+            v.clone_into(&mut p.version);
         }
         if let Some(v) = get("imagePullPolicy") {
             p.image_pull_policy = normalize_pull_policy(v);
@@ -106,7 +106,7 @@ impl Params {
             p.proxy_uid = v;
         }
         if let Some(v) = get("includeIPRanges") {
-            p.include_ip_ranges = v.to_owned();
+            v.clone_into(&mut p.include_ip_ranges);
         }
         p
     }
@@ -275,13 +275,12 @@ fn format_go_duration(nanos: u64) -> String {
     let secs = nanos % 60_000_000_000;
     let mut out = String::new();
     if hours > 0 {
-        out.push_str(&format!("{hours}h"));
+        out = format!("{hours}h");
     }
     if hours > 0 || minutes > 0 {
-        out.push_str(&format!("{minutes}m"));
+        out = format!("{out}{minutes}m");
     }
-    out.push_str(&format!("{}s", trim_fraction(secs, 1_000_000_000)));
-    out
+    format!("{out}{}s", trim_fraction(secs, 1_000_000_000))
 }
 
 fn trim_fraction(value: u64, div: u64) -> String {
@@ -328,7 +327,10 @@ pub fn sidecar(params: &Params, mesh: &Mesh, app: Option<&str>, account: Option<
         ("imagePullPolicy", pull.clone()),
         (
             "securityContext",
-            Val::map([("capabilities", Val::map([("add", Val::strs(&["NET_ADMIN"]))])), ("privileged", Val::Bool(true))]),
+            Val::map([
+                ("capabilities", Val::map([("add", Val::strs(&["NET_ADMIN"]))])),
+                ("privileged", Val::Bool(true)),
+            ]),
         ),
     ])];
     if params.core_dump {
@@ -422,7 +424,9 @@ mod tests {
 
     #[test]
     fn go_durations() {
-        for (input, want) in [("1s", "1s"), ("60s", "1m0s"), ("1m0s", "1m0s"), ("45s", "45s"), ("0.5s", "500ms"), ("90m", "1h30m0s")] {
+        for (input, want) in
+            [("1s", "1s"), ("60s", "1m0s"), ("1m0s", "1m0s"), ("45s", "45s"), ("0.5s", "500ms"), ("90m", "1h30m0s")]
+        {
             assert_eq!(go_duration(input).as_deref(), Some(want), "{input}");
         }
     }

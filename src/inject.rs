@@ -1,0 +1,663 @@
+//! Rewriting manifests with the sidecar (and without it): edits are insertions and
+//! deletions of byte ranges at positions from the parser, rendered in the file's own
+//! style (indentation, indentless sequences, flow or JSON syntax, line breaks), so every
+//! byte the injection does not need to change stays as the user wrote it. The decision
+//! comes from `istio::decide`, the values from `istio::template`.
+
+use std::ops::Range;
+
+use crate::istio::config::InjectConfig;
+use crate::istio::decide::{self, Decision, Mode, Outcome, STATUS_ANNOTATION};
+use crate::istio::template::{self, INIT_CONTAINERS, Mesh, Params, Sidecar, VOLUMES, Val};
+use crate::load::{self, LoadedFile};
+use crate::model::{Index, ModelOptions, Object, PodTemplate};
+use crate::yaml::NodeRef;
+
+/// One change to a file's text: replace `range` with `text`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edit {
+    pub range: Range<usize>,
+    pub text: String,
+    /// Among insertions at one offset, lower goes first: deeper blocks (larger column)
+    /// before shallower ones, and at one column, items of a sequence before a new key of
+    /// the mapping that holds it (indentless sequences share their key's column).
+    pub rank: usize,
+}
+
+impl Edit {
+    fn remove(range: Range<usize>) -> Self {
+        Self { range, text: String::new(), rank: 0 }
+    }
+
+    fn insert(at: usize, text: String, column: usize, new_key: bool) -> Self {
+        Self { range: at..at, text, rank: (10_000usize.saturating_sub(column)) * 2 + usize::from(new_key) }
+    }
+}
+
+/// What happened to one workload.
+#[derive(Debug, Clone)]
+pub struct WorkloadChange {
+    /// `Kind/namespace/name`.
+    pub object: String,
+    pub line: usize,
+    /// The injection decision (`inject` only).
+    pub decision: Option<Decision>,
+    /// Whether the workload's text changed.
+    pub changed: bool,
+}
+
+/// The result for one file.
+#[derive(Debug, Clone)]
+pub struct FileChange {
+    pub new_text: String,
+    pub workloads: Vec<WorkloadChange>,
+}
+
+impl FileChange {
+    #[must_use]
+    pub fn changed(&self, old: &str) -> bool {
+        self.new_text != old
+    }
+}
+
+/// How injection is done.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub mode: Mode,
+    pub params: Params,
+    pub mesh: Mesh,
+}
+
+/// The file's layout conventions, read off its text.
+#[derive(Debug, Clone)]
+struct Layout {
+    newline: &'static str,
+    /// Spaces per nesting level.
+    unit: usize,
+    /// Whether sequences under a key are written at the key's column (`- ` not indented).
+    indentless: bool,
+}
+
+fn layout_of(text: &str, template: &PodTemplate<'_>) -> Layout {
+    let newline = if text.contains("\r\n") { "\r\n" } else { "\n" };
+    let column = |at: usize| at - text[..at].rfind(['\n', '\r']).map_or(0, |i| i + 1);
+    let mut unit = 2;
+    if let Some((key, value)) = template.node.get_entry("spec") {
+        if let Some((first, _)) = value.entries().next() {
+            let (k, c) = (column(key.span().start), column(first.span().start));
+            if c > k && !value.is_flow() {
+                unit = c - k;
+            }
+        }
+    }
+    let mut indentless = false;
+    if let Some((key, seq)) = template.spec().and_then(|s| s.get_entry("containers")) {
+        if let Some(first) = seq.items().next().filter(|_| !seq.is_flow()) {
+            if let Some(dash) = dash_before(text, first.span().start) {
+                indentless = column(dash) <= column(key.span().start);
+            }
+        }
+    }
+    Layout { newline, unit, indentless }
+}
+
+/// The offset of the `- ` that introduces a block sequence item starting at `at`.
+fn dash_before(text: &str, at: usize) -> Option<usize> {
+    let line_start = text[..at].rfind(['\n', '\r']).map_or(0, |i| i + 1);
+    text[line_start..at].rfind('-').map(|i| line_start + i)
+}
+
+fn column(text: &str, at: usize) -> usize {
+    at - text[..at].rfind(['\n', '\r']).map_or(0, |i| i + 1)
+}
+
+/// The end of the line holding the last character of `span` (before its line break),
+/// ignoring trailing blank space the span may include.
+fn line_end_after(text: &str, span: Range<usize>) -> usize {
+    let mut p = span.end.min(text.len());
+    let bytes = text.as_bytes();
+    while p > span.start && matches!(bytes[p - 1], b' ' | b'\t' | b'\n' | b'\r') {
+        p -= 1;
+    }
+    text[p..].find(['\n', '\r']).map_or(text.len(), |i| p + i)
+}
+
+/// The start of the line break that ends the line before the one holding `at`.
+fn line_break_before(text: &str, at: usize) -> usize {
+    let line_start = text[..at].rfind(['\n', '\r']).map_or(0, |i| i + 1);
+    let mut p = line_start;
+    if p > 0 && text.as_bytes()[p - 1] == b'\n' {
+        p -= 1;
+    }
+    if p > 0 && text.as_bytes()[p - 1] == b'\r' {
+        p -= 1;
+    }
+    p
+}
+
+// ---------------------------------------------------------------------------------
+// Rendering values
+
+fn needs_quotes(s: &str) -> bool {
+    if s.is_empty() || s.trim() != s {
+        return true;
+    }
+    if crate::yaml::resolve_plain(s) != crate::yaml::ScalarType::Str {
+        return true;
+    }
+    let first = s.chars().next().unwrap_or(' ');
+    if "-?:,[]{}#&*!|>'\"%@`".contains(first) && !(first == '-' && s.len() > 1 && !s.starts_with("- ")) {
+        return true;
+    }
+    s.contains(": ") || s.contains(" #") || s.ends_with(':') || s.contains(['\n', '\r', '\t'])
+}
+
+fn json_string(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| format!("\"{s}\""))
+}
+
+fn scalar_text(v: &Val) -> Option<String> {
+    match v {
+        Val::Str(s) if needs_quotes(s) => Some(json_string(s)),
+        Val::Str(s) => Some(s.clone()),
+        Val::Int(i) => Some(i.to_string()),
+        Val::Bool(b) => Some(b.to_string()),
+        Val::Map(m) if m.is_empty() => Some("{}".into()),
+        Val::Seq(s) if s.is_empty() => Some("[]".into()),
+        _ => None,
+    }
+}
+
+/// Render a value as JSON (valid YAML flow syntax too).
+fn json(v: &Val) -> String {
+    match v {
+        Val::Str(s) => json_string(s),
+        Val::Int(i) => i.to_string(),
+        Val::Bool(b) => b.to_string(),
+        Val::Map(m) => {
+            let inner: Vec<String> = m.iter().map(|(k, v)| format!("{}: {}", json_string(k), json(v))).collect();
+            format!("{{{}}}", inner.join(", "))
+        }
+        Val::Seq(s) => format!("[{}]", s.iter().map(json).collect::<Vec<_>>().join(", ")),
+    }
+}
+
+/// Lines of a block mapping's entries, each starting at column `indent`.
+fn block_map(entries: &[(String, Val)], indent: usize, layout: &Layout, out: &mut Vec<String>) {
+    for (key, value) in entries {
+        let key_text = if needs_quotes(key) { json_string(key) } else { key.clone() };
+        block_entry(&key_text, value, indent, layout, out);
+    }
+}
+
+fn block_entry(key: &str, value: &Val, indent: usize, layout: &Layout, out: &mut Vec<String>) {
+    let pad = " ".repeat(indent);
+    if let Some(text) = scalar_text(value) {
+        out.push(format!("{pad}{key}: {text}"));
+        return;
+    }
+    out.push(format!("{pad}{key}:"));
+    match value {
+        Val::Map(m) => block_map(m, indent + layout.unit, layout, out),
+        Val::Seq(items) => {
+            let dash = if layout.indentless { indent } else { indent + layout.unit };
+            block_seq(items, dash, layout, out);
+        }
+        _ => {}
+    }
+}
+
+/// Lines of block sequence items whose dashes sit at column `dash`.
+fn block_seq(items: &[Val], dash: usize, layout: &Layout, out: &mut Vec<String>) {
+    for item in items {
+        block_item(item, dash, layout, out);
+    }
+}
+
+fn block_item(item: &Val, dash: usize, layout: &Layout, out: &mut Vec<String>) {
+    let pad = " ".repeat(dash);
+    if let Some(text) = scalar_text(item) {
+        out.push(format!("{pad}- {text}"));
+        return;
+    }
+    let mut lines = Vec::new();
+    match item {
+        Val::Map(m) => block_map(m, dash + 2, layout, &mut lines),
+        Val::Seq(s) => block_seq(s, dash + 2, layout, &mut lines),
+        _ => {}
+    }
+    if let Some(first) = lines.first_mut() {
+        first.replace_range(dash..dash + 2, "- ");
+    }
+    out.extend(lines);
+}
+
+/// Each line preceded by a line break: text to insert at the end of a line.
+fn prefix_lines(lines: &[String], newline: &str) -> String {
+    let mut out = String::with_capacity(lines.iter().map(|l| l.len() + newline.len()).sum());
+    for line in lines {
+        out.push_str(newline);
+        out.push_str(line);
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------
+// Edits on collections
+
+/// Append items to a sequence.
+fn append_items(text: &str, seq: NodeRef<'_>, items: &[Val], layout: &Layout, edits: &mut Vec<Edit>) {
+    if seq.is_flow() {
+        let rendered: Vec<String> = items.iter().map(json).collect();
+        if let Some(last) = seq.items().last() {
+            let at = last.span().end;
+            edits.push(Edit::insert(at, format!(", {}", rendered.join(", ")), 0, false));
+        } else {
+            let at = seq.span().start + 1;
+            edits.push(Edit::insert(at, rendered.join(", "), 0, false));
+        }
+        return;
+    }
+    let Some(first) = seq.items().next() else { return };
+    let dash = dash_before(text, first.span().start).map_or(0, |d| column(text, d));
+    let last = seq.items().last().expect("has a first item");
+    let at = line_end_after(text, last.span());
+    let mut lines = Vec::new();
+    block_seq(items, dash, layout, &mut lines);
+    let inserted = prefix_lines(&lines, layout.newline);
+    edits.push(Edit::insert(at, inserted, dash, false));
+}
+
+/// Add a key to a mapping (after its last entry).
+fn add_entry(text: &str, map: NodeRef<'_>, key: &str, value: &Val, layout: &Layout, edits: &mut Vec<Edit>) {
+    if map.is_flow() {
+        let entry = format!("{}: {}", json_string(key), json(value));
+        if let Some((_, v)) = map.entries().last() {
+            let at = v.span().end;
+            edits.push(Edit::insert(at, format!(", {entry}"), 0, true));
+        } else {
+            let at = map.span().start + 1;
+            edits.push(Edit::insert(at, entry, 0, true));
+        }
+        return;
+    }
+    let Some((first_key, _)) = map.entries().next() else { return };
+    let indent = column(text, first_key.span().start);
+    let (_, last_value) = map.entries().last().expect("has a first entry");
+    let last_key = map.entries().last().map(|(k, _)| k).expect("has a first entry");
+    let at = line_end_after(text, last_key.span().start..last_value.span().end.max(last_key.span().end));
+    let mut lines = Vec::new();
+    let key_text = if needs_quotes(key) { json_string(key) } else { key.to_owned() };
+    block_entry(&key_text, value, indent, layout, &mut lines);
+    let inserted = prefix_lines(&lines, layout.newline);
+    edits.push(Edit::insert(at, inserted, indent, true));
+}
+
+/// Set `key: value` inside `map.<path...>`, creating the missing mappings.
+fn ensure_entry(
+    text: &str,
+    map: NodeRef<'_>,
+    path: &[&str],
+    value: Val,
+    layout: &Layout,
+    edits: &mut Vec<Edit>,
+) -> Result<(), String> {
+    let (head, rest) = path.split_first().expect("non-empty path");
+    match map.get(head) {
+        Some(child) if rest.is_empty() => {
+            let _ = child;
+            Err(format!("`{head}` is already set"))
+        }
+        Some(child) if child.is_map() && (child.is_flow() || child.entries().next().is_some()) => {
+            ensure_entry(text, child, rest, value, layout, edits)
+        }
+        Some(_) => Err(format!("`{head}` is empty or not a mapping; meshlint does not rewrite it")),
+        None => {
+            let nested = rest.iter().rev().fold(value, |v, k| Val::Map(vec![((*k).to_owned(), v)]));
+            add_entry(text, map, head, &nested, layout, edits);
+            Ok(())
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Inject
+
+/// The edits that inject `sidecar` into one workload.
+fn inject_edits(
+    text: &str,
+    object: &Object<'_>,
+    template: &PodTemplate<'_>,
+    sidecar: &Sidecar,
+) -> Result<Vec<Edit>, String> {
+    let layout = layout_of(text, template);
+    let spec = template.spec().ok_or("the pod template has no `spec`")?;
+    let containers = spec
+        .get("containers")
+        .filter(|c| c.is_seq() && c.items().next().is_some())
+        .ok_or("the pod has no containers")?;
+    let mut edits = Vec::new();
+    let status = || Val::Str(sidecar.status.clone());
+    // The template's annotation, then the containers, init containers and volumes, then
+    // the workload's annotation: each edit lies in its own place, and their order in
+    // the text is their order here for a block layout.
+    let template_meta = template.metadata().ok_or("the pod template has no `metadata`")?;
+    ensure_entry(text, template_meta, &["annotations", STATUS_ANNOTATION], status(), &layout, &mut edits)?;
+    append_items(text, containers, std::slice::from_ref(&sidecar.container), &layout, &mut edits);
+    match spec.get("initContainers").filter(|c| c.is_seq() && (c.is_flow() || c.items().next().is_some())) {
+        Some(init) => append_items(text, init, &sidecar.init_containers, &layout, &mut edits),
+        None if spec.get("initContainers").is_some() => return Err("`initContainers` is empty or not a list".into()),
+        None => {
+            add_entry(text, spec, "initContainers", &Val::Seq(sidecar.init_containers.clone()), &layout, &mut edits);
+        }
+    }
+    match spec.get("volumes").filter(|c| c.is_seq() && (c.is_flow() || c.items().next().is_some())) {
+        Some(volumes) => append_items(text, volumes, &sidecar.volumes, &layout, &mut edits),
+        None if spec.get("volumes").is_some() => return Err("`volumes` is empty or not a list".into()),
+        None => add_entry(text, spec, "volumes", &Val::Seq(sidecar.volumes.clone()), &layout, &mut edits),
+    }
+    if object.node.id() != template.node.id() {
+        let meta = object.metadata().ok_or("the workload has no `metadata`")?;
+        ensure_entry(text, meta, &["annotations", STATUS_ANNOTATION], status(), &layout, &mut edits)?;
+    }
+    Ok(edits)
+}
+
+/// Apply edits (non-overlapping; insertions at one offset keep their order).
+#[must_use]
+pub fn apply(text: &str, mut edits: Vec<Edit>) -> String {
+    edits.sort_by_key(|e| (e.range.start, e.range.end, e.rank));
+    let mut out = String::with_capacity(text.len() + edits.iter().map(|e| e.text.len()).sum::<usize>());
+    let mut pos = 0;
+    for e in edits {
+        if e.range.start < pos {
+            continue;
+        }
+        out.push_str(&text[pos..e.range.start]);
+        out.push_str(&e.text);
+        pos = e.range.end;
+    }
+    out.push_str(&text[pos..]);
+    out
+}
+
+fn describe(files: &[LoadedFile], object: &Object<'_>) -> (String, usize) {
+    let line = files[object.file].source.position(object.kind_span().start).line;
+    (format!("{}/{}/{}", object.kind, object.effective_namespace, object.name.unwrap_or("<unnamed>")), line)
+}
+
+/// Inject every workload of file `file` that the decision says to inject.
+pub fn inject_file(
+    files: &[LoadedFile],
+    index: &Index<'_>,
+    file: usize,
+    config: &InjectConfig,
+    settings: &Settings,
+) -> Result<FileChange, String> {
+    let text = &files[file].source.text;
+    let mut edits = Vec::new();
+    let mut workloads = Vec::new();
+    for object in index.objects.iter().filter(|o| o.file == file && !o.partial) {
+        let Some(template) = PodTemplate::of(object) else { continue };
+        let mut decision = decide::decide(config, object, &template, settings.mode);
+        let (name, line) = describe(files, object);
+        let before = edits.len();
+        if decision.outcome == Outcome::Injected {
+            let app = template.label("app");
+            let account = template.spec().and_then(|s| s.get("serviceAccountName")).and_then(|n| n.scalar());
+            let sidecar = template::sidecar(&settings.params, &settings.mesh, app, account);
+            match inject_edits(text, object, &template, &sidecar) {
+                Ok(e) => edits.extend(e),
+                Err(why) => {
+                    decision.outcome = Outcome::NotInjected;
+                    decision.detail = format!("cannot rewrite this layout: {why}");
+                }
+            }
+        }
+        let changed = edits.len() > before;
+        workloads.push(WorkloadChange { object: name, line, decision: Some(decision), changed });
+    }
+    let new_text = apply(text, edits);
+    let expect: Vec<bool> =
+        workloads.iter().map(|w| w.decision.as_ref().is_some_and(|d| d.outcome != Outcome::NotInjected)).collect();
+    verify(files, index, file, &new_text, |o, t| decide::already_injected(o, t).is_some(), &expect)?;
+    Ok(FileChange { new_text, workloads })
+}
+
+/// Re-parse a rewritten file: it must parse, hold the same objects, and each workload
+/// must (or must no longer) carry a sidecar.
+fn verify(
+    files: &[LoadedFile],
+    index: &Index<'_>,
+    file: usize,
+    new_text: &str,
+    has_sidecar: impl Fn(&Object<'_>, &PodTemplate<'_>) -> bool,
+    expect: &[bool],
+) -> Result<(), String> {
+    if new_text == files[file].source.text {
+        return Ok(());
+    }
+    let old = &files[file];
+    let reloaded = load::load(0, old.source.name.clone(), None, new_text.as_bytes().to_vec());
+    if let Some(problem) = reloaded.problems.iter().find(|d| d.rule == "invalid-yaml") {
+        return Err(format!("the rewritten text does not parse ({}); the file was left unchanged", problem.message));
+    }
+    if reloaded.documents.len() != old.documents.len() {
+        return Err("the rewritten text has a different number of documents; the file was left unchanged".into());
+    }
+    let options = ModelOptions { namespace: "default".into() };
+    let new_files = [reloaded];
+    let new_index = Index::build(&new_files, &options);
+    // The same objects, in the same order, judged as whole or partial as before.
+    let partial: Vec<bool> = index.objects.iter().filter(|o| o.file == file).map(|o| o.partial).collect();
+    if partial.len() != new_index.objects.len() {
+        return Err("the rewritten text holds other objects; the file was left unchanged".into());
+    }
+    let templates: Vec<_> = new_index
+        .objects
+        .iter()
+        .zip(&partial)
+        .filter(|(_, p)| !**p)
+        .filter_map(|(o, _)| Some((o, PodTemplate::of(o)?)))
+        .collect();
+    if templates.len() != expect.len() {
+        return Err("the rewritten text has a different number of workloads; the file was left unchanged".into());
+    }
+    for ((object, template), want) in templates.iter().zip(expect) {
+        if has_sidecar(object, template) != *want {
+            return Err(format!(
+                "{} was not rewritten as expected; the file was left unchanged",
+                object.display_name()
+            ));
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------
+// Uninject
+
+/// Remove what injection adds from every workload of file `file`.
+pub fn uninject_file(files: &[LoadedFile], index: &Index<'_>, file: usize) -> Result<FileChange, String> {
+    let text = &files[file].source.text;
+    let mut edits = Vec::new();
+    let mut workloads = Vec::new();
+    for object in index.objects.iter().filter(|o| o.file == file && !o.partial) {
+        let Some(template) = PodTemplate::of(object) else { continue };
+        let before = edits.len();
+        // Only what an injector added: its status annotation marks it. A hand-written
+        // `istio-proxy` container or `istio-certs` volume without it is the user's own.
+        let status = |m: Option<NodeRef<'_>>| m.and_then(|a| a.get(STATUS_ANNOTATION)).is_some();
+        let injected = status(object.annotations()) || status(template.annotations());
+        if let Some(spec) = template.spec().filter(|_| injected) {
+            remove_named(text, spec, "containers", &[decide::PROXY_CONTAINER], &mut edits);
+            remove_named(text, spec, "initContainers", INIT_CONTAINERS, &mut edits);
+            remove_named(text, spec, "volumes", VOLUMES, &mut edits);
+        }
+        if let Some(meta) = template.metadata().filter(|_| injected) {
+            remove_annotation(text, meta, &mut edits);
+        }
+        if object.node.id() != template.node.id() {
+            if let Some(meta) = object.metadata() {
+                remove_annotation(text, meta, &mut edits);
+            }
+        }
+        let (name, line) = describe(files, object);
+        workloads.push(WorkloadChange { object: name, line, decision: None, changed: edits.len() > before });
+    }
+    let new_text = apply(text, edits);
+    let expect = vec![false; workloads.len()];
+    let has_proxy = |_: &Object<'_>, t: &PodTemplate<'_>| {
+        t.containers().any(|c| c.get("name").and_then(|n| n.scalar()) == Some(decide::PROXY_CONTAINER))
+    };
+    verify(files, index, file, &new_text, has_proxy, &expect)?;
+    Ok(FileChange { new_text, workloads })
+}
+
+/// Remove the items of `map.<key>` whose `name` is one of `names`; the whole key when
+/// every item goes.
+fn remove_named(text: &str, map: NodeRef<'_>, key: &str, names: &[&str], edits: &mut Vec<Edit>) {
+    let Some(seq) = map.get(key).filter(NodeRef::is_seq) else { return };
+    let items: Vec<NodeRef<'_>> = seq.items().collect();
+    let ours: Vec<bool> =
+        items.iter().map(|i| i.get("name").and_then(|n| n.scalar()).is_some_and(|n| names.contains(&n))).collect();
+    if !ours.iter().any(|&o| o) {
+        return;
+    }
+    if ours.iter().all(|&o| o) {
+        remove_entry(text, map, key, edits);
+        return;
+    }
+    for (i, item) in items.iter().enumerate() {
+        if !ours[i] {
+            continue;
+        }
+        let range = if seq.is_flow() {
+            flow_removal(&items.iter().map(NodeRef::span).collect::<Vec<_>>(), i)
+        } else {
+            let dash = dash_before(text, item.span().start).unwrap_or(item.span().start);
+            line_break_before(text, dash)..line_end_after(text, item.span())
+        };
+        edits.push(Edit::remove(range));
+    }
+}
+
+/// The range that removes item `i` of a flow collection with its separator.
+fn flow_removal(spans: &[Range<usize>], i: usize) -> Range<usize> {
+    if i > 0 {
+        spans[i - 1].end..spans[i].end
+    } else if spans.len() > 1 {
+        spans[0].start..spans[1].start
+    } else {
+        spans[0].clone()
+    }
+}
+
+/// Remove `key` and its value from a mapping.
+fn remove_entry(text: &str, map: NodeRef<'_>, key: &str, edits: &mut Vec<Edit>) {
+    let entries: Vec<(NodeRef<'_>, NodeRef<'_>)> = map.entries().collect();
+    let Some(i) = entries.iter().position(|(k, _)| k.scalar() == Some(key)) else { return };
+    let (k, v) = entries[i];
+    let range = if map.is_flow() {
+        let spans: Vec<Range<usize>> =
+            entries.iter().map(|(k, v)| k.span().start..v.span().end.max(k.span().end)).collect();
+        flow_removal(&spans, i)
+    } else {
+        line_break_before(text, k.span().start)..line_end_after(text, k.span().start..v.span().end.max(k.span().end))
+    };
+    edits.push(Edit::remove(range));
+}
+
+fn remove_annotation(text: &str, meta: NodeRef<'_>, edits: &mut Vec<Edit>) {
+    let Some(annotations) = meta.get("annotations").filter(NodeRef::is_map) else { return };
+    if annotations.get(STATUS_ANNOTATION).is_none() {
+        return;
+    }
+    if annotations.entries().count() == 1 {
+        remove_entry(text, meta, "annotations", edits);
+    } else {
+        remove_entry(text, annotations, STATUS_ANNOTATION, edits);
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Driving a run
+
+/// Which way to rewrite.
+#[derive(Debug, Clone)]
+pub enum Direction {
+    Inject(Box<Settings>),
+    Uninject,
+}
+
+/// The outcome of a rewrite run.
+pub struct Rewrite {
+    pub files: Vec<LoadedFile>,
+    /// For each target file, its index in `files` and the change (or why it is untouched).
+    pub results: Vec<(usize, Result<FileChange, String>)>,
+    /// Tool errors (unreadable paths).
+    pub errors: Vec<String>,
+}
+
+/// The settings of an injection: parameters from the configuration, then `overrides`;
+/// mesh values from `mesh`, else the `istio` ConfigMap found, else the 0.2.6 install's.
+pub type ParamOverrides<'a> = &'a dyn Fn(&mut Params);
+
+/// Rewrite every target file of `options`.
+#[must_use]
+pub fn rewrite(
+    options: &crate::engine::Options,
+    direction: &Direction,
+    mesh: Option<&Mesh>,
+    overrides: ParamOverrides<'_>,
+) -> Rewrite {
+    let loaded = crate::engine::load_all(options);
+    let files = loaded.files;
+    let model_options = ModelOptions { namespace: options.namespace.clone() };
+    let index = Index::build(&files, &model_options);
+    let found = crate::engine::inject_config(options, &files, loaded.inject_config, &index);
+    let settings = match direction {
+        Direction::Inject(s) => {
+            let mut s = (**s).clone();
+            s.params = Params::from_config(&found.config);
+            overrides(&mut s.params);
+            s.mesh = mesh.cloned().or_else(|| Mesh::discover(&files, &index)).unwrap_or_default();
+            Some(s)
+        }
+        Direction::Uninject => None,
+    };
+    let mut results = Vec::new();
+    for (i, file) in files.iter().enumerate() {
+        if !loaded.targets[i] || Some(i) == loaded.inject_config {
+            continue;
+        }
+        if let Some(problem) = file.problems.iter().find(|d| d.rule == "invalid-yaml") {
+            results.push((i, Err(format!("{}; the file was left unchanged", problem.message))));
+            continue;
+        }
+        let result = match &settings {
+            Some(s) => inject_file(&files, &index, i, &found.config, s),
+            None => uninject_file(&files, &index, i),
+        };
+        results.push((i, result));
+    }
+    drop(index);
+    Rewrite { files, results, errors: loaded.errors }
+}
+
+/// Replace `path`'s content atomically: write a temporary file beside it, give it the
+/// original's permissions, re-read and compare it, then rename it over the original.
+pub fn write_atomic(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let permissions = std::fs::metadata(path)?.permissions();
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(text.as_bytes())?;
+    tmp.as_file().sync_all()?;
+    if std::fs::read(tmp.path())? != text.as_bytes() {
+        return Err(std::io::Error::other("the temporary file does not read back as written"));
+    }
+    std::fs::set_permissions(tmp.path(), permissions)?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
