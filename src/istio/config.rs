@@ -468,12 +468,21 @@ impl Embedded {
         let (Some(text), Some(Style::Literal)) = (text, node.style()) else {
             return Self { line_starts: Vec::new(), fallback: Some(start), value_line_starts: vec![0] };
         };
-        let line_begin = text[..start].rfind('\n').map_or(0, |i| i + 1);
-        let indent = start - line_begin;
+        // The value's first line is the one after the `|` indicator; the block's
+        // indentation is that of its first non-blank line.
+        let Some(bar) = text[..start.min(text.len())].rfind('|') else {
+            return Self { line_starts: Vec::new(), fallback: Some(start), value_line_starts: vec![0] };
+        };
+        let first_line = text[bar..].find('\n').map_or(text.len(), |i| bar + i + 1);
+        let indent = text[first_line..]
+            .split('\n')
+            .find(|l| !l.trim().is_empty())
+            .map_or(0, |l| l.len() - l.trim_start_matches(' ').len());
         let mut line_starts = Vec::new();
-        let mut pos = line_begin;
-        for _ in value.split('\n') {
-            line_starts.push(pos + indent);
+        let mut pos = first_line;
+        for line in value.split('\n') {
+            // Blank lines of a block may be shorter than the indentation.
+            line_starts.push(if line.is_empty() { pos } else { pos + indent });
             pos = text[pos..].find('\n').map_or(text.len(), |i| pos + i + 1);
         }
         let value_line_starts = std::iter::once(0).chain(value.match_indices('\n').map(|(i, _)| i + 1)).collect();
