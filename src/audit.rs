@@ -88,7 +88,7 @@ pub fn audit(options: &Options) -> Audit {
     let files = &loaded.files;
     let model_options = ModelOptions { namespace: options.namespace.clone() };
     let index = Index::build(files, &model_options);
-    let found = engine::inject_config(options, files, loaded.inject_config, &index);
+    let found = engine::inject_config(options, &loaded, &index);
     let config = &found.config;
     let mut rows = Vec::new();
     let mut summary = Summary::default();

@@ -63,12 +63,23 @@ pub struct Diagnostic {
     pub labels: Vec<Label>,
     pub help: Option<String>,
     pub object: Option<ObjectRef>,
+    /// Identity that survives line shifts (rule, object, field path); set by the engine.
+    pub fingerprint: Option<String>,
 }
 
 impl Diagnostic {
     #[must_use]
     pub fn new(rule: &'static str, severity: Severity, message: impl Into<String>, primary: Label) -> Self {
-        Self { rule, severity, message: message.into(), primary, labels: Vec::new(), help: None, object: None }
+        Self {
+            rule,
+            severity,
+            message: message.into(),
+            primary,
+            labels: Vec::new(),
+            help: None,
+            object: None,
+            fingerprint: None,
+        }
     }
 
     #[must_use]

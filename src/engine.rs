@@ -9,12 +9,15 @@ use std::sync::Mutex;
 
 use rayon::prelude::*;
 
+use crate::baseline;
+use crate::config::{Config, Level};
 use crate::diag::{Diagnostic, Severity};
 use crate::istio::Profile;
 use crate::istio::config::{self, Policy, Sourced};
 use crate::load::{self, LoadedFile};
 use crate::model::{Index, ModelOptions};
 use crate::rules::{self, Context};
+use crate::suppress;
 
 /// Extensions picked when walking a directory.
 pub const MANIFEST_EXTENSIONS: &[&str] = &["yaml", "yml", "json"];
@@ -38,6 +41,28 @@ pub struct Options {
     pub inject_config: Option<PathBuf>,
     /// `--policy`: overrides the configuration's policy.
     pub policy: Option<Policy>,
+    /// The project configuration (`.meshlint.yaml`), already merged with the flags for
+    /// namespace, profile and fail-on.
+    pub config: Config,
+    /// `--baseline`: report only findings not recorded in this file.
+    pub baseline: Option<PathBuf>,
+}
+
+impl Options {
+    /// Options with defaults for everything but the inputs.
+    #[must_use]
+    pub fn new(inputs: Vec<Input>) -> Self {
+        Self {
+            inputs,
+            namespace: "default".into(),
+            profile: Profile::Istio02,
+            context: ContextMode::Auto,
+            inject_config: None,
+            policy: None,
+            config: Config::default(),
+            baseline: None,
+        }
+    }
 }
 
 /// Where cross-file rules look for the rest of the repository when only some files are
@@ -90,7 +115,7 @@ impl Report {
 
 /// Walk and read every input. Unreadable inputs become entries of `errors`.
 pub fn read_inputs(inputs: &[Input], errors: &mut Vec<String>) -> Vec<LoadedFile> {
-    read_with_context(inputs, None, errors).0
+    read_with_context(inputs, None, &Config::default(), errors).0
 }
 
 /// Walk and read the inputs and, as context, the files under `context`. Returns the
@@ -98,6 +123,7 @@ pub fn read_inputs(inputs: &[Input], errors: &mut Vec<String>) -> Vec<LoadedFile
 fn read_with_context(
     inputs: &[Input],
     context: Option<&Path>,
+    config: &Config,
     errors: &mut Vec<String>,
 ) -> (Vec<LoadedFile>, Vec<bool>) {
     let mut entries = Vec::new();
@@ -124,6 +150,10 @@ fn read_with_context(
     // One directory alone cannot name a file twice; only then is resolving paths skipped.
     if inputs.len() > 1 || context.is_some() {
         dedup(&mut entries);
+    }
+    if !config.exclude.is_empty() {
+        let own = config.path.as_deref();
+        entries.retain(|e| e.path.as_deref().is_none_or(|p| Some(p) == own || !config.excluded(p)));
     }
     entries.sort_by(|a, b| a.name.cmp(&b.name));
     let errors_mutex = Mutex::new(std::mem::take(errors));
@@ -246,6 +276,8 @@ pub struct Loaded {
     pub errors: Vec<String>,
     /// The file given with `--inject-config`.
     pub inject_config: Option<usize>,
+    /// The configuration file, read along so that its mistakes have positions.
+    pub config_file: Option<usize>,
 }
 
 /// Read every input, the context and the configuration files.
@@ -254,28 +286,29 @@ pub fn load_all(options: &Options) -> Loaded {
     let mut errors = Vec::new();
     let context = context_dir(options);
     let mut inputs = options.inputs.clone();
-    if let Some(path) = &options.inject_config {
-        inputs.push(Input::Path(path.clone()));
-    }
-    let (files, targets) = read_with_context(&inputs, context.as_deref(), &mut errors);
-    let inject_config = options.inject_config.as_ref().and_then(|p| {
+    inputs.extend(options.inject_config.iter().chain(&options.config.path).map(|p| Input::Path(p.clone())));
+    let (files, targets) = read_with_context(&inputs, context.as_deref(), &options.config, &mut errors);
+    let find = |p: &PathBuf| {
         let want = std::fs::canonicalize(p).ok()?;
         files
             .iter()
-            .position(|f| f.source.path.as_ref().and_then(|q| std::fs::canonicalize(q).ok()) == Some(want.clone()))
-    });
-    Loaded { files, targets, errors, inject_config }
+            .position(|f| f.source.path.as_ref().and_then(|q| std::fs::canonicalize(q).ok()).as_ref() == Some(&want))
+    };
+    let inject_config = options.inject_config.as_ref().and_then(find);
+    let config_file = options.config.path.as_ref().and_then(find);
+    Loaded { files, targets, errors, inject_config, config_file }
 }
 
 /// The injection configuration of a run, with `--policy` applied.
 #[must_use]
-pub fn inject_config(
-    options: &Options,
-    files: &[LoadedFile],
-    given: Option<usize>,
-    index: &Index<'_>,
-) -> config::Loaded {
-    let mut found = config::discover(files, index, given);
+pub fn inject_config(options: &Options, loaded: &Loaded, index: &Index<'_>) -> config::Loaded {
+    // `--inject-config` first, then the `inject:` section of `.meshlint.yaml`.
+    let given = match (loaded.inject_config, loaded.config_file, &options.config.inject) {
+        (Some(f), _, _) => Some(config::Given::File(f)),
+        (None, Some(f), Some(range)) => Some(config::Given::Section(f, range.clone())),
+        _ => None,
+    };
+    let mut found = config::discover(&loaded.files, index, given.as_ref());
     if let Some(policy) = options.policy {
         found.config.policy = Sourced { value: policy, source: None };
         found.config.policy_overridden = true;
@@ -286,21 +319,69 @@ pub fn inject_config(
 /// Read, parse, index and check everything.
 #[must_use]
 pub fn check(options: &Options) -> Report {
-    let Loaded { files, targets, errors, inject_config: given } = load_all(options);
+    let loaded = load_all(options);
     let model_options = ModelOptions { namespace: options.namespace.clone() };
-    let (mut diagnostics, documents, objects) = {
-        let index = Index::build(&files, &model_options);
-        let found = inject_config(options, &files, given, &index);
-        let cx = Context { files: &files, index: &index, profile: options.profile, inject: &found.config };
+    let mut errors = loaded.errors.clone();
+    let (diagnostics, documents, objects) = {
+        let files = &loaded.files;
+        let index = Index::build(files, &model_options);
+        let found = inject_config(options, &loaded, &index);
+        let cx = Context { files, index: &index, profile: options.profile, inject: &found.config };
         let mut diagnostics = rules::run_all(&cx);
         diagnostics.extend(found.diagnostics);
+        diagnostics.extend(files.iter().flat_map(|f| f.problems.iter().cloned()));
+        diagnostics.extend(config_problems(&options.config, loaded.config_file));
+        apply_levels(&mut diagnostics, &options.config);
+        suppress::apply(&mut diagnostics, files, &loaded.targets, &index, &options.config, loaded.config_file);
+        // Report what touches a named file: its primary span or any of its labels.
+        diagnostics.retain(|d| d.files().any(|f| loaded.targets[f]));
+        baseline::fingerprint(&mut diagnostics, files, &index);
+        if let Some(path) = &options.baseline {
+            if let Err(e) = baseline::filter(path, &mut diagnostics) {
+                errors.push(format!("{}: {e}", path.display()));
+            }
+        }
+        sort(&mut diagnostics);
         (diagnostics, index.documents, index.objects.len())
     };
-    diagnostics.extend(files.iter().flat_map(|f| f.problems.iter().cloned()));
-    // Report what touches a named file: its primary span or any of its labels.
-    diagnostics.retain(|d| d.files().any(|f| targets[f]));
-    sort(&mut diagnostics);
-    Report { files, targets, diagnostics, documents, objects, errors }
+    Report { files: loaded.files, targets: loaded.targets, diagnostics, documents, objects, errors }
+}
+
+/// Mistakes in the configuration file, as `invalid-config` diagnostics.
+fn config_problems(config: &Config, file: Option<usize>) -> Vec<Diagnostic> {
+    let Some(file) = file else { return Vec::new() };
+    config
+        .problems
+        .iter()
+        .map(|p| {
+            let d = Diagnostic::new(
+                "invalid-config",
+                Severity::Error,
+                format!("{} in the meshlint configuration", p.message),
+                crate::diag::Label::new(file, p.range.clone(), ""),
+            );
+            match &p.help {
+                Some(h) => d.with_help(h.clone()),
+                None => d,
+            }
+        })
+        .collect()
+}
+
+/// Per-rule levels of the configuration: `off` drops a rule's findings, a severity
+/// replaces its own.
+fn apply_levels(diagnostics: &mut Vec<Diagnostic>, config: &Config) {
+    if config.rules.is_empty() {
+        return;
+    }
+    diagnostics.retain_mut(|d| match config.level(d.rule) {
+        Some(Level::Off) => false,
+        Some(Level::On(s)) => {
+            d.severity = s;
+            true
+        }
+        None => true,
+    });
 }
 
 /// Order diagnostics by file, position, rule and message.

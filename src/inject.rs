@@ -612,23 +612,23 @@ pub fn rewrite(
     overrides: ParamOverrides<'_>,
 ) -> Rewrite {
     let loaded = crate::engine::load_all(options);
-    let files = loaded.files;
+    let files = &loaded.files;
     let model_options = ModelOptions { namespace: options.namespace.clone() };
-    let index = Index::build(&files, &model_options);
-    let found = crate::engine::inject_config(options, &files, loaded.inject_config, &index);
+    let index = Index::build(files, &model_options);
+    let found = crate::engine::inject_config(options, &loaded, &index);
     let settings = match direction {
         Direction::Inject(s) => {
             let mut s = (**s).clone();
             s.params = Params::from_config(&found.config);
             overrides(&mut s.params);
-            s.mesh = mesh.cloned().or_else(|| Mesh::discover(&files, &index)).unwrap_or_default();
+            s.mesh = mesh.cloned().or_else(|| Mesh::discover(files, &index)).unwrap_or_default();
             Some(s)
         }
         Direction::Uninject => None,
     };
     let mut results = Vec::new();
     for (i, file) in files.iter().enumerate() {
-        if !loaded.targets[i] || Some(i) == loaded.inject_config {
+        if !loaded.targets[i] || Some(i) == loaded.inject_config || Some(i) == loaded.config_file {
             continue;
         }
         if let Some(problem) = file.problems.iter().find(|d| d.rule == "invalid-yaml") {
@@ -636,13 +636,13 @@ pub fn rewrite(
             continue;
         }
         let result = match &settings {
-            Some(s) => inject_file(&files, &index, i, &found.config, s),
-            None => uninject_file(&files, &index, i),
+            Some(s) => inject_file(files, &index, i, &found.config, s),
+            None => uninject_file(files, &index, i),
         };
         results.push((i, result));
     }
     drop(index);
-    Rewrite { files, results, errors: loaded.errors }
+    Rewrite { files: loaded.files, results, errors: loaded.errors }
 }
 
 /// Replace `path`'s content atomically: write a temporary file beside it, give it the

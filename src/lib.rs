@@ -8,6 +8,8 @@
 //! output) → `cli` in the binary.
 
 pub mod audit;
+pub mod baseline;
+pub mod config;
 pub mod diag;
 pub mod engine;
 pub mod inject;
@@ -17,4 +19,5 @@ pub mod model;
 pub mod render;
 pub mod rules;
 pub mod source;
+pub mod suppress;
 pub mod yaml;

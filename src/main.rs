@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
+use meshlint::config::Config;
 use meshlint::diag::Severity;
 use meshlint::engine::{self, ContextMode, Input, Options};
 use meshlint::inject::{self, Direction, Settings};
@@ -38,6 +39,8 @@ enum Command {
     Uninject(RewriteArgs),
     /// List every rule.
     Rules,
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions { shell: clap_complete::Shell },
     /// Print the documentation of one rule.
     Explain {
         /// The rule's name, e.g. `unnamed-service-port`.
@@ -57,12 +60,18 @@ struct InputArgs {
     /// Name shown for standard input.
     #[arg(long, default_value = "<stdin>")]
     stdin_filename: String,
-    /// Namespace of objects that name none (where the files will be applied).
-    #[arg(long, default_value = "default")]
-    namespace: String,
-    /// The Istio behaviour to check against.
-    #[arg(long, value_enum, default_value_t = Profile::Istio02)]
-    profile: Profile,
+    /// Namespace of objects that name none, where the files will be applied
+    /// [default: the configuration's, else `default`].
+    #[arg(long)]
+    namespace: Option<String>,
+    /// The Istio behaviour to check against [default: the configuration's, else
+    /// istio-0.2].
+    #[arg(long, value_enum)]
+    profile: Option<Profile>,
+    /// The meshlint configuration [default: the nearest `.meshlint.yaml` from the working
+    /// directory up to the repository root].
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// When files are named, also read this directory so that cross-file rules see the
     /// rest of the repository [default: the enclosing git repository].
     #[arg(long, value_name = "DIR", conflicts_with = "no_context")]
@@ -80,7 +89,15 @@ struct InputArgs {
 }
 
 impl InputArgs {
-    fn options(&self) -> Options {
+    fn options(&self) -> anyhow::Result<Options> {
+        let config_path = match &self.config {
+            Some(p) => Some(p.clone()),
+            None => std::env::current_dir().ok().and_then(|d| meshlint::config::find(&d)),
+        };
+        let config = match &config_path {
+            Some(p) => Config::load(p).with_context(|| format!("{}", p.display()))?,
+            None => Config::default(),
+        };
         let inputs = self
             .paths
             .iter()
@@ -91,14 +108,16 @@ impl InputArgs {
             (false, Some(dir)) => ContextMode::Dir(dir.clone()),
             (false, None) => ContextMode::Auto,
         };
-        Options {
+        Ok(Options {
             inputs,
-            namespace: self.namespace.clone(),
-            profile: self.profile,
+            namespace: self.namespace.clone().or_else(|| config.namespace.clone()).unwrap_or_else(|| "default".into()),
+            profile: self.profile.or(config.profile).unwrap_or(Profile::Istio02),
             context,
             inject_config: self.inject_config.clone(),
             policy: self.policy,
-        }
+            config,
+            baseline: None,
+        })
     }
 }
 
@@ -109,9 +128,16 @@ struct CheckArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
-    /// Exit 1 when a finding is at least this severe.
-    #[arg(long, value_enum, default_value_t = Severity::Warning)]
-    fail_on: Severity,
+    /// Exit 1 when a finding is at least this severe [default: the configuration's,
+    /// else warning].
+    #[arg(long, value_enum)]
+    fail_on: Option<Severity>,
+    /// Report only findings not recorded in this baseline.
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// Record the current findings as the baseline (replacing the file), then exit 0.
+    #[arg(long, value_name = "FILE", conflicts_with = "baseline")]
+    write_baseline: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -252,7 +278,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check(args) => check(&args, &mut out),
         Command::Audit(args) => {
-            let audit = meshlint::audit::audit(&args.input.options());
+            let audit = meshlint::audit::audit(&args.input.options()?);
             render::audit(&mut out, &audit, args.format, Style::detect())?;
             out.flush()?;
             for err in &audit.errors {
@@ -270,6 +296,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             rewrite(&args.rewrite, &direction, mesh.as_ref(), &|p| args.apply(p), &mut out)
         }
         Command::Uninject(args) => rewrite(&args, &Direction::Uninject, None, &|_| {}, &mut out),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "meshlint", &mut out);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Rules => {
             render::rules_table(&mut out, Style::detect())?;
             Ok(ExitCode::SUCCESS)
@@ -300,7 +331,7 @@ fn rewrite(
     overrides: &dyn Fn(&mut Params),
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitCode> {
-    let mut options = args.input.options();
+    let mut options = args.input.options()?;
     options.context = ContextMode::Off;
     if let Some(f) = &args.filename {
         options.inputs =
@@ -351,8 +382,18 @@ fn rewrite(
 }
 
 fn check(args: &CheckArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
-    let options = args.input.options();
+    let mut options = args.input.options()?;
+    options.baseline.clone_from(&args.baseline);
+    let fail_on = args.fail_on.or(options.config.fail_on).unwrap_or(Severity::Warning);
+    let progress = Progress::start(args.format == Format::Human);
     let report = engine::check(&options);
+    progress.finish();
+    if let Some(path) = &args.write_baseline {
+        meshlint::baseline::write(path, &report.diagnostics, &report.files)
+            .with_context(|| format!("{}", path.display()))?;
+        eprintln!("meshlint: wrote {} findings to {}", report.diagnostics.len(), path.display());
+        return Ok(if report.errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) });
+    }
     render::report(out, &report, args.format, Style::detect())?;
     out.flush()?;
     for err in &report.errors {
@@ -360,9 +401,49 @@ fn check(args: &CheckArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     }
     Ok(if !report.errors.is_empty() {
         ExitCode::from(2)
-    } else if report.max_severity().is_some_and(|s| s >= args.fail_on) {
+    } else if report.max_severity().is_some_and(|s| s >= fail_on) {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// A note on stderr when a run takes more than a second, only when stderr is a terminal
+/// and the output is for people (never in machine formats or pipes).
+struct Progress {
+    done: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Progress {
+    fn start(human: bool) -> Self {
+        use std::io::IsTerminal;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let done = std::sync::Arc::new(AtomicBool::new(false));
+        let thread = (human && std::io::stderr().is_terminal()).then(|| {
+            let done = done.clone();
+            std::thread::spawn(move || {
+                let start = std::time::Instant::now();
+                let mut shown = false;
+                while !done.load(Ordering::Relaxed) {
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                    if start.elapsed().as_secs() >= 1 {
+                        eprint!("\rmeshlint: checking... {}s", start.elapsed().as_secs());
+                        shown = true;
+                    }
+                }
+                if shown {
+                    eprint!("\r\x1b[2K");
+                }
+            })
+        });
+        Self { done, thread }
+    }
+
+    fn finish(self) {
+        self.done.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread {
+            let _ = t.join();
+        }
+    }
 }

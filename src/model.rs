@@ -455,3 +455,40 @@ fn has_patch_directive(node: NodeRef<'_>) -> bool {
             .any(|(k, _)| k.scalar().is_some_and(|k| k.starts_with("$patch") || k.starts_with("$setElementOrder")))
     })
 }
+
+/// The path from `root` to the deepest node holding byte `offset`, e.g.
+/// `spec.ports[name=http].name`: list items are named by their `name` when they have one,
+/// so the path survives edits that shift lines or reorder unrelated items.
+#[must_use]
+pub fn field_path(root: NodeRef<'_>, offset: usize) -> String {
+    let mut path = String::new();
+    let mut node = root;
+    'descend: for _ in 0..crate::yaml::MAX_DEPTH {
+        for (k, v) in node.entries() {
+            let inside = |n: NodeRef<'_>| n.span().contains(&offset) || n.span().start == offset;
+            if inside(k) || inside(v) {
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(k.scalar().unwrap_or("?"));
+                if inside(k) && !inside(v) {
+                    break 'descend;
+                }
+                node = v;
+                continue 'descend;
+            }
+        }
+        for (i, item) in node.items().enumerate() {
+            if item.span().contains(&offset) || item.span().start == offset {
+                match item.get("name").and_then(|n| n.scalar()) {
+                    Some(name) => path.push_str(&format!("[name={name}]")),
+                    None => path.push_str(&format!("[{i}]")),
+                }
+                node = item;
+                continue 'descend;
+            }
+        }
+        break;
+    }
+    path
+}

@@ -27,6 +27,10 @@ pub enum Format {
     Concise,
     /// One JSON document.
     Json,
+    /// SARIF 2.1.0, for code-scanning dashboards.
+    Sarif,
+    /// GitHub Actions workflow commands (annotations on the pull request).
+    Github,
 }
 
 /// Whether to colour human output.
@@ -57,7 +61,152 @@ pub fn report(out: &mut dyn Write, report: &Report, format: Format, style: Style
             serde_json::to_writer_pretty(&mut *out, &json_report(report))?;
             writeln!(out)
         }
+        Format::Sarif => {
+            serde_json::to_writer_pretty(&mut *out, &sarif(report))?;
+            writeln!(out)
+        }
+        Format::Github => github(out, report),
     }
+}
+
+fn sarif_level(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info => "note",
+    }
+}
+
+/// A relative reference to a file: forward slashes, reserved characters escaped.
+fn sarif_uri(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.replace('\\', "/").chars() {
+        match c {
+            ' ' => out.push_str("%20"),
+            '%' => out.push_str("%25"),
+            '#' => out.push_str("%23"),
+            '?' => out.push_str("%3F"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn sarif_location(files: &[LoadedFile], label: &Label, with_end: bool) -> serde_json::Value {
+    let (start, name) = position(files, label, false);
+    let mut region = json!({"startLine": start.line, "startColumn": start.column});
+    if with_end {
+        let (end, _) = position(files, label, true);
+        region["endLine"] = json!(end.line);
+        region["endColumn"] = json!(end.column);
+    }
+    json!({"physicalLocation": {"artifactLocation": {"uri": sarif_uri(name)}, "region": region}})
+}
+
+/// The report as one SARIF 2.1.0 run, with every rule's metadata.
+fn sarif(report: &Report) -> serde_json::Value {
+    let rules: Vec<serde_json::Value> = crate::rules::RULES
+        .iter()
+        .map(|r| {
+            json!({
+                "id": r.name,
+                "name": r.name,
+                "shortDescription": {"text": r.summary},
+                "fullDescription": {"text": r.summary},
+                "help": {"text": r.doc, "markdown": r.doc},
+                "defaultConfiguration": {"level": sarif_level(r.severity)},
+            })
+        })
+        .collect();
+    let results: Vec<serde_json::Value> = report
+        .diagnostics
+        .iter()
+        .map(|d| {
+            let index = crate::rules::RULES.iter().position(|r| r.name == d.rule).unwrap_or(0);
+            let mut text = d.message.clone();
+            if let Some(help) = &d.help {
+                text = format!("{text}\nhelp: {help}");
+            }
+            let related: Vec<serde_json::Value> = d
+                .labels
+                .iter()
+                .enumerate()
+                .map(|(i, l)| {
+                    let mut loc = sarif_location(&report.files, l, true);
+                    loc["id"] = json!(i);
+                    loc["message"] = json!({"text": if l.message.is_empty() { "related" } else { &l.message }});
+                    loc
+                })
+                .collect();
+            let mut result = json!({
+                "ruleId": d.rule,
+                "ruleIndex": index,
+                "level": sarif_level(d.severity),
+                "message": {"text": text},
+                "locations": [sarif_location(&report.files, &d.primary, true)],
+            });
+            if !related.is_empty() {
+                result["relatedLocations"] = json!(related);
+            }
+            if let Some(f) = &d.fingerprint {
+                result["partialFingerprints"] = json!({"meshlint/v1": f});
+            }
+            if let Some(o) = &d.object {
+                result["properties"] = json!({"object": o});
+            }
+            result
+        })
+        .collect();
+    json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "meshlint",
+                "version": env!("CARGO_PKG_VERSION"),
+                "rules": rules,
+            }},
+            "columnKind": "unicodeCodePoints",
+            "results": results,
+        }]
+    })
+}
+
+/// Escape data of a workflow command (and, with `property`, a property value).
+fn github_escape(text: &str, property: bool) -> String {
+    let mut out = text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A");
+    if property {
+        out = out.replace(':', "%3A").replace(',', "%2C");
+    }
+    out
+}
+
+fn github(out: &mut dyn Write, report: &Report) -> io::Result<()> {
+    for d in &report.diagnostics {
+        let (start, name) = position(&report.files, &d.primary, false);
+        let (end, _) = position(&report.files, &d.primary, true);
+        let command = match d.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "notice",
+        };
+        let mut message = d.message.clone();
+        if let Some(help) = &d.help {
+            message = format!("{message}\nhelp: {help}");
+        }
+        writeln!(
+            out,
+            "::{command} file={},line={},col={},endLine={},endColumn={},title={}::{}",
+            github_escape(name, true),
+            start.line,
+            start.column,
+            end.line,
+            end.column,
+            github_escape(&format!("meshlint {}", d.rule), true),
+            github_escape(&message, false)
+        )?;
+    }
+    Ok(())
 }
 
 struct FileSet<'a>(&'a [LoadedFile]);

@@ -6,7 +6,6 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use meshlint::engine::{self, ContextMode, Input, Options};
-use meshlint::istio::Profile;
 use meshlint::rules::{RULES, Rule};
 
 const SECTIONS: [&str; 4] = ["What it does", "Why is this bad?", "Example", "Use instead"];
@@ -91,14 +90,9 @@ fn rules_reported(text: &str) -> Vec<&'static str> {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("example.yaml");
     std::fs::write(&path, text).expect("write example");
-    let report = engine::check(&Options {
-        inputs: vec![Input::Path(path)],
-        namespace: "default".to_owned(),
-        profile: Profile::Istio02,
-        context: ContextMode::Off,
-        inject_config: None,
-        policy: None,
-    });
+    let mut options = Options::new(vec![Input::Path(path)]);
+    options.context = ContextMode::Off;
+    let report = engine::check(&options);
     assert!(report.errors.is_empty(), "tool errors: {:?}", report.errors);
     assert_eq!(report.files.len(), 1);
     report.diagnostics.iter().map(|d| d.rule).collect()

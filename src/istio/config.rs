@@ -159,10 +159,18 @@ pub struct Loaded {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-/// Find the configuration among the scanned objects. `given` is a file loaded from
-/// `--inject-config`, which wins over anything found.
+/// A configuration the user gave rather than one found among the objects.
+#[derive(Debug, Clone)]
+pub enum Given {
+    /// A file from `--inject-config`: a ConfigMap manifest or the bare config YAML.
+    File(FileId),
+    /// The `inject:` section (at this byte range) of the meshlint configuration file.
+    Section(FileId, Range<usize>),
+}
+
+/// Find the configuration among the scanned objects. `given` wins over anything found.
 #[must_use]
-pub fn discover(files: &[LoadedFile], index: &Index<'_>, given: Option<FileId>) -> Loaded {
+pub fn discover(files: &[LoadedFile], index: &Index<'_>, given: Option<&Given>) -> Loaded {
     let mut diags = Vec::new();
     let mut config = InjectConfig::default();
     let found: Vec<&Object<'_>> = index
@@ -172,7 +180,13 @@ pub fn discover(files: &[LoadedFile], index: &Index<'_>, given: Option<FileId>) 
             o.kind == "ConfigMap" && o.name == Some("istio-inject") && o.namespace == Some("istio-system") && !o.partial
         })
         .collect();
-    if let Some(fid) = given {
+    if let Some(Given::Section(fid, range)) = given {
+        let section = files[*fid].documents.first().and_then(|d| d.root().get("inject")).filter(|n| n.span() == *range);
+        if let Some(node) = section {
+            read_config_map(node, *fid, &mut config, &mut diags);
+        }
+        config.origin = Origin::File(files[*fid].source.name.clone());
+    } else if let Some(&Given::File(fid)) = given {
         let file = &files[fid];
         if let Some(doc) = file.documents.first() {
             let root = doc.root();

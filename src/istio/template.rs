@@ -237,23 +237,33 @@ impl Mesh {
     }
 }
 
-/// A protobuf duration as Go prints it (`60s` → `1m0s`, `0.5s` → `500ms`).
+/// A duration (`60s`, `1m30s`, `500ms`) as Go prints it (`1m0s`, `1m30s`, `500ms`).
 #[must_use]
 pub fn go_duration(text: &str) -> Option<String> {
-    let (number, unit) = text.find(|c: char| c.is_ascii_alphabetic()).map(|i| text.split_at(i))?;
-    let value: f64 = number.parse().ok()?;
-    let scale = match unit {
-        "ns" => 1.0,
-        "us" | "µs" => 1e3,
-        "ms" => 1e6,
-        "s" => 1e9,
-        "m" => 60e9,
-        "h" => 3600e9,
-        _ => return None,
-    };
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return None;
+    }
+    let mut nanos = 0.0;
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let value: f64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let scale = match &rest[..unit_len] {
+            "ns" => 1.0,
+            "us" | "µs" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" => 60e9,
+            "h" => 3600e9,
+            _ => return None,
+        };
+        nanos += value * scale;
+        rest = &rest[unit_len..];
+    }
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let nanos = (value * scale).round() as u64;
-    Some(format_go_duration(nanos))
+    Some(format_go_duration(nanos.round() as u64))
 }
 
 fn format_go_duration(nanos: u64) -> String {

@@ -144,6 +144,20 @@ pub static RULES: &[Rule] = &[
         check: None,
     },
     Rule {
+        name: "invalid-config",
+        severity: Severity::Error,
+        summary: "a mistake in the meshlint configuration file",
+        doc: doc!("invalid-config"),
+        check: None,
+    },
+    Rule {
+        name: "unused-suppression",
+        severity: Severity::Info,
+        summary: "a suppression (comment, annotation or config entry) that matches no finding",
+        doc: doc!("unused-suppression"),
+        check: None,
+    },
+    Rule {
         name: "proxy-uid-conflict",
         severity: Severity::Warning,
         summary: "an application container running as the proxy's UID",

@@ -1,0 +1,275 @@
+//! The project configuration file, `.meshlint.yaml`: found by walking up from the
+//! working directory to the repository root, or named with `--config`. Its mistakes are
+//! `invalid-config` diagnostics with positions, never errors; flags override it.
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use globset::{Glob, GlobMatcher};
+
+use crate::diag::Severity;
+use crate::istio::Profile;
+use crate::istio::config::did_you_mean;
+use crate::yaml::{self, NodeRef};
+
+pub const FILE_NAME: &str = ".meshlint.yaml";
+
+const KEYS: &[&str] = &["profile", "namespace", "fail-on", "rules", "exclude", "ignore", "inject"];
+const IGNORE_KEYS: &[&str] = &["rules", "objects", "paths"];
+
+/// A rule's level in the configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Off,
+    On(Severity),
+}
+
+/// One `ignore:` entry: findings matching every non-empty list are dropped.
+#[derive(Debug, Clone)]
+pub struct Ignore {
+    pub rules: Vec<String>,
+    pub objects: Vec<GlobMatcher>,
+    pub paths: Vec<GlobMatcher>,
+    /// Byte range of the entry in the configuration file.
+    pub span: Range<usize>,
+}
+
+/// A mistake in the configuration file.
+#[derive(Debug, Clone)]
+pub struct Problem {
+    pub range: Range<usize>,
+    pub message: String,
+    pub help: Option<String>,
+}
+
+/// The configuration, as read (positions are byte ranges of the file).
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    pub path: Option<PathBuf>,
+    /// The directory globs are relative to.
+    pub root: PathBuf,
+    pub profile: Option<Profile>,
+    pub namespace: Option<String>,
+    pub fail_on: Option<Severity>,
+    pub rules: Vec<(String, Level)>,
+    pub exclude: Vec<GlobMatcher>,
+    pub ignore: Vec<Ignore>,
+    /// Byte range of the `inject:` mapping, read by the injection configuration.
+    pub inject: Option<Range<usize>>,
+    pub problems: Vec<Problem>,
+}
+
+/// The configuration file that applies in `dir`: the nearest `.meshlint.yaml` up to the
+/// repository root (the directory holding `.git`).
+#[must_use]
+pub fn find(dir: &Path) -> Option<PathBuf> {
+    let dir = std::fs::canonicalize(dir).ok()?;
+    for d in dir.ancestors() {
+        let candidate = d.join(FILE_NAME);
+        if candidate.is_file() {
+            return Some(candidate);
+        }
+        if d.join(".git").exists() {
+            return None;
+        }
+    }
+    None
+}
+
+impl Config {
+    /// Read a configuration file. A file that cannot be read is an error; anything
+    /// wrong inside it is a problem.
+    pub fn load(path: &Path) -> std::io::Result<Self> {
+        let text = std::fs::read_to_string(path)?;
+        let root = path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        let mut config = Self::parse(&text, root);
+        config.path = Some(path.to_owned());
+        Ok(config)
+    }
+
+    /// Parse configuration text.
+    #[must_use]
+    pub fn parse(text: &str, root: PathBuf) -> Self {
+        let mut c = Config { root, ..Self::default() };
+        let stream = yaml::parse_stream(text);
+        if let Some(err) = stream.errors.first() {
+            c.problem(err.offset..err.offset, format!("the configuration is not valid YAML: {}", err.message), None);
+            return c;
+        }
+        let Some(doc) = stream.documents.first() else { return c };
+        let root = doc.root();
+        if !root.is_map() {
+            c.problem(root.span(), "the configuration must be a mapping".into(), None);
+            return c;
+        }
+        for (key, value) in root.entries() {
+            let name = key.scalar().unwrap_or("");
+            match name {
+                "profile" => c.read_profile(value),
+                "namespace" => match value.as_str() {
+                    Some(ns) => c.namespace = Some(ns.to_owned()),
+                    None => c.wrong_type(value, "a string"),
+                },
+                "fail-on" => match value.scalar().and_then(severity) {
+                    Some(s) => c.fail_on = Some(s),
+                    None => c.wrong_type(value, "`error`, `warning` or `info`"),
+                },
+                "rules" => c.read_rules(value),
+                "exclude" => c.exclude = c.globs(value),
+                "ignore" => c.read_ignores(value),
+                "inject" if value.is_map() => c.inject = Some(value.span()),
+                "inject" => c.wrong_type(value, "a mapping (the `istio-inject` configuration)"),
+                _ => c.unknown_key(key, name, KEYS),
+            }
+        }
+        c
+    }
+
+    fn problem(&mut self, range: Range<usize>, message: String, help: Option<String>) {
+        self.problems.push(Problem { range, message, help });
+    }
+
+    fn wrong_type(&mut self, node: NodeRef<'_>, expected: &str) {
+        self.problem(node.span(), format!("expected {expected}"), None);
+    }
+
+    fn unknown_key(&mut self, key: NodeRef<'_>, name: &str, known: &[&str]) {
+        let help = did_you_mean(name, known).map(|k| format!("did you mean `{k}`?"));
+        self.problem(key.span(), format!("unknown key `{name}`"), help);
+    }
+
+    fn read_profile(&mut self, value: NodeRef<'_>) {
+        let name = value.scalar().unwrap_or("");
+        match <Profile as clap::ValueEnum>::from_str(name, false) {
+            Ok(p) => self.profile = Some(p),
+            Err(_) => self.problem(value.span(), format!("unknown profile `{name}`"), Some("use `istio-0.2`".into())),
+        }
+    }
+
+    fn rule_name(&mut self, node: NodeRef<'_>) -> Option<String> {
+        let name = node.scalar()?;
+        if crate::rules::find(name).is_some() {
+            return Some(name.to_owned());
+        }
+        let names: Vec<&str> = crate::rules::RULES.iter().map(|r| r.name).collect();
+        let help = did_you_mean(name, &names).map(|k| format!("did you mean `{k}`?"));
+        self.problem(node.span(), format!("unknown rule `{name}`"), help);
+        None
+    }
+
+    fn read_rules(&mut self, value: NodeRef<'_>) {
+        if !value.is_map() {
+            return self.wrong_type(value, "a mapping of rule names to levels");
+        }
+        for (key, level) in value.entries() {
+            let Some(name) = self.rule_name(key) else { continue };
+            let parsed = match level.scalar() {
+                Some("off") => Some(Level::Off),
+                Some(s) => severity(s).map(Level::On),
+                None => None,
+            };
+            match parsed {
+                Some(l) => self.rules.push((name, l)),
+                None => self.wrong_type(level, "`off`, `info`, `warning` or `error`"),
+            }
+        }
+    }
+
+    fn globs(&mut self, value: NodeRef<'_>) -> Vec<GlobMatcher> {
+        if !value.is_seq() {
+            self.wrong_type(value, "a list of globs");
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for item in value.items() {
+            let Some(text) = item.scalar() else {
+                self.wrong_type(item, "a glob");
+                continue;
+            };
+            match Glob::new(text) {
+                Ok(g) => out.push(g.compile_matcher()),
+                Err(e) => self.problem(item.span(), format!("invalid glob: {e}"), None),
+            }
+        }
+        out
+    }
+
+    fn read_ignores(&mut self, value: NodeRef<'_>) {
+        if !value.is_seq() {
+            return self.wrong_type(value, "a list of `{rules, objects, paths}` entries");
+        }
+        for item in value.items() {
+            if !item.is_map() {
+                self.wrong_type(item, "a mapping with `rules`, `objects` and/or `paths`");
+                continue;
+            }
+            let mut entry = Ignore { rules: Vec::new(), objects: Vec::new(), paths: Vec::new(), span: item.span() };
+            for (key, v) in item.entries() {
+                match key.scalar().unwrap_or("") {
+                    "rules" if v.is_seq() => entry.rules = v.items().filter_map(|r| self.rule_name(r)).collect(),
+                    "rules" => self.wrong_type(v, "a list of rule names"),
+                    "objects" => entry.objects = self.globs(v),
+                    "paths" => entry.paths = self.globs(v),
+                    other => self.unknown_key(key, other, IGNORE_KEYS),
+                }
+            }
+            self.ignore.push(entry);
+        }
+    }
+
+    /// The configured level of a rule, if any.
+    #[must_use]
+    pub fn level(&self, rule: &str) -> Option<Level> {
+        self.rules.iter().rev().find(|(r, _)| r == rule).map(|(_, l)| *l)
+    }
+
+    /// Whether a path (as walked) is excluded.
+    #[must_use]
+    pub fn excluded(&self, path: &Path) -> bool {
+        if self.exclude.is_empty() {
+            return false;
+        }
+        let rel = relative_to(path, &self.root);
+        self.exclude.iter().any(|g| g.is_match(&rel) || rel.ancestors().any(|a| g.is_match(a)))
+    }
+}
+
+/// `path` relative to `root` when it lies below it (both resolved), else as given.
+#[must_use]
+pub fn relative_to(path: &Path, root: &Path) -> PathBuf {
+    let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+    let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_owned());
+    abs.strip_prefix(&root).map_or_else(|_| path.to_owned(), Path::to_path_buf)
+}
+
+fn severity(s: &str) -> Option<Severity> {
+    match s {
+        "error" => Some(Severity::Error),
+        "warning" => Some(Severity::Warning),
+        "info" => Some(Severity::Info),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mistakes_are_problems_with_positions() {
+        let text = "profil: istio-0.2\nrules:\n  unamed-service-port: off\n  pod-without-service: loud\n";
+        let c = Config::parse(text, PathBuf::from("."));
+        let messages: Vec<&str> = c.problems.iter().map(|p| p.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "unknown key `profil`",
+                "unknown rule `unamed-service-port`",
+                "expected `off`, `info`, `warning` or `error`"
+            ]
+        );
+        assert_eq!(&text[c.problems[0].range.clone()], "profil");
+        assert_eq!(c.problems[1].help.as_deref(), Some("did you mean `unnamed-service-port`?"));
+        assert_eq!(&text[c.problems[2].range.clone()], "loud");
+    }
+}

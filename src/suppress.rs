@@ -1,0 +1,287 @@
+//! Suppressions, applied after the rules: the configuration's `ignore:` entries, the
+//! annotation `meshlint.io/ignore: "rule-a, rule-b"` on an object (or its pod template),
+//! and the comment `# meshlint: ignore[rule-a, rule-b] reason` on a finding's line, on
+//! the line before it, or just above a document. A suppression that matches nothing is
+//! itself reported (`unused-suppression`).
+
+use std::ops::Range;
+use std::path::Path;
+
+use crate::config::Config;
+use crate::diag::{Diagnostic, Label, Severity};
+use crate::load::LoadedFile;
+use crate::model::{Index, PodTemplate};
+use crate::source::FileId;
+
+pub const ANNOTATION: &str = "meshlint.io/ignore";
+const COMMENT_MARK: &str = "meshlint: ignore[";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Scope {
+    /// Findings whose primary span starts on this 0-based line.
+    Line(usize),
+    /// Findings whose primary span starts in this byte range (an object or document).
+    Range(Range<usize>),
+    /// The configuration's `ignore:` entry of this index.
+    Config(usize),
+}
+
+#[derive(Debug)]
+struct Suppression {
+    file: FileId,
+    scope: Scope,
+    /// Rule names, each with where it is written; empty means every rule.
+    rules: Vec<(String, Range<usize>)>,
+    /// Where the suppression is written (for an unused one with no rule list).
+    at: Range<usize>,
+    used: Vec<bool>,
+    any_used: bool,
+}
+
+/// Apply every suppression to `diagnostics`, dropping the suppressed ones and adding
+/// `unused-suppression` findings for suppressions that matched nothing in target files.
+pub fn apply(
+    diagnostics: &mut Vec<Diagnostic>,
+    files: &[LoadedFile],
+    targets: &[bool],
+    index: &Index<'_>,
+    config: &Config,
+    config_file: Option<FileId>,
+) {
+    let mut all = Vec::new();
+    for (id, file) in files.iter().enumerate() {
+        comments(id, file, &mut all);
+    }
+    annotations(index, &mut all);
+    if let Some(fid) = config_file {
+        for (i, entry) in config.ignore.iter().enumerate() {
+            let rules = entry.rules.iter().map(|r| (r.clone(), entry.span.clone())).collect();
+            all.push(Suppression {
+                file: fid,
+                scope: Scope::Config(i),
+                rules,
+                at: entry.span.clone(),
+                used: vec![false; entry.rules.len()],
+                any_used: false,
+            });
+        }
+    }
+    diagnostics.retain(|d| !suppressed(d, files, index, config, &mut all));
+    for s in all.iter().filter(|s| targets.get(s.file).copied().unwrap_or(false)) {
+        report_unused(s, diagnostics);
+    }
+}
+
+fn report_unused(s: &Suppression, diagnostics: &mut Vec<Diagnostic>) {
+    let unused = |message: String, range: Range<usize>| {
+        Diagnostic::new("unused-suppression", Severity::Info, message, Label::new(s.file, range, "matches nothing"))
+            .with_help("remove the suppression, or fix its rule name")
+    };
+    if s.rules.is_empty() {
+        if !s.any_used {
+            diagnostics.push(unused("this suppression matches no finding".into(), s.at.clone()));
+        }
+        return;
+    }
+    for ((rule, range), used) in s.rules.iter().zip(&s.used) {
+        if !used {
+            let known = crate::rules::find(rule).is_some();
+            let message = if known {
+                format!("suppression of `{rule}` matches no finding")
+            } else {
+                format!("suppression names `{rule}`, which is not a rule")
+            };
+            diagnostics.push(unused(message, range.clone()));
+        }
+    }
+}
+
+fn suppressed(
+    d: &Diagnostic,
+    files: &[LoadedFile],
+    index: &Index<'_>,
+    config: &Config,
+    all: &mut [Suppression],
+) -> bool {
+    let _ = index;
+    let file = d.primary.file;
+    let start = d.primary.range.start;
+    let line = files[file].source.line_index(start);
+    let mut hit = false;
+    for s in all.iter_mut() {
+        let in_scope = match &s.scope {
+            Scope::Line(l) => s.file == file && *l == line,
+            Scope::Range(r) => s.file == file && r.contains(&start),
+            Scope::Config(i) => config_matches(&config.ignore[*i], d, files, config),
+        };
+        if !in_scope {
+            continue;
+        }
+        if s.rules.is_empty() {
+            s.any_used = true;
+            hit = true;
+            continue;
+        }
+        if let Some(i) = s.rules.iter().position(|(r, _)| r == d.rule) {
+            s.used[i] = true;
+            s.any_used = true;
+            hit = true;
+        }
+    }
+    hit
+}
+
+fn config_matches(entry: &crate::config::Ignore, d: &Diagnostic, files: &[LoadedFile], config: &Config) -> bool {
+    if !entry.objects.is_empty() {
+        let Some(o) = &d.object else { return false };
+        let id =
+            format!("{}/{}/{}", o.kind, o.namespace.as_deref().unwrap_or("default"), o.name.as_deref().unwrap_or(""));
+        if !entry.objects.iter().any(|g| g.is_match(&id)) {
+            return false;
+        }
+    }
+    if !entry.paths.is_empty() {
+        let source = &files[d.primary.file].source;
+        let path = source.path.as_deref().unwrap_or(Path::new(&source.name));
+        let rel = crate::config::relative_to(path, &config.root);
+        if !entry.paths.iter().any(|g| g.is_match(&rel) || g.is_match(path)) {
+            return false;
+        }
+    }
+    // With no rule list the entry applies to every rule; `suppressed` checks the list.
+    true
+}
+
+/// Parse `rule-a, rule-b` into names with their byte ranges (offset `base`).
+fn rule_list(text: &str, base: usize) -> Vec<(String, Range<usize>)> {
+    let mut out = Vec::new();
+    let mut pos = 0;
+    for part in text.split(',') {
+        let trimmed = part.trim();
+        if !trimmed.is_empty() {
+            let lead = part.len() - part.trim_start().len();
+            let start = base + pos + lead;
+            out.push((trimmed.to_owned(), start..start + trimmed.len()));
+        }
+        pos += part.len() + 1;
+    }
+    out
+}
+
+/// `# meshlint: ignore[...]` comments of one file.
+fn comments(id: FileId, file: &LoadedFile, out: &mut Vec<Suppression>) {
+    let text = &file.source.text;
+    if !text.contains(COMMENT_MARK) {
+        return;
+    }
+    let source = &file.source;
+    for line in 0..source.line_count() {
+        let range = source.line_range(line);
+        let content = &text[range.clone()];
+        let Some(hash) = comment_start(content) else { continue };
+        let comment = &content[hash + 1..];
+        let Some(mark) = comment.find(COMMENT_MARK) else { continue };
+        if !comment[..mark].trim().is_empty() {
+            continue;
+        }
+        let list_start = range.start + hash + 1 + mark + COMMENT_MARK.len();
+        let Some(close) = text[list_start..range.end].find(']') else { continue };
+        let rules = rule_list(&text[list_start..list_start + close], list_start);
+        let own_line = content[..hash].trim().is_empty();
+        let scope = if own_line { scope_below(file, line) } else { Scope::Line(line) };
+        let used = vec![false; rules.len()];
+        out.push(Suppression { file: id, scope, rules, at: range.start + hash..range.end, used, any_used: false });
+    }
+}
+
+/// A comment on its own line covers the document it stands above (when only comments
+/// lie between it and the document's first line), else the next line.
+fn scope_below(file: &LoadedFile, line: usize) -> Scope {
+    let source = &file.source;
+    let mut next = line + 1;
+    while next < source.line_count() {
+        let t = source.line_text(next).trim();
+        if t.is_empty() || t.starts_with('#') || t == "---" {
+            next += 1;
+            continue;
+        }
+        break;
+    }
+    for doc in &file.documents {
+        let root = doc.root().span();
+        if source.line_index(root.start) == next && source.line_index(doc.span().start) <= next {
+            let first_line_before = (line + 1..next).all(|l| {
+                let t = source.line_text(l).trim();
+                t.is_empty() || t.starts_with('#') || t == "---"
+            });
+            if first_line_before {
+                return Scope::Range(doc.span().start..doc.span().end.max(root.end));
+            }
+        }
+    }
+    Scope::Line(line + 1)
+}
+
+/// Where a YAML comment starts on a line: a `#` at the start or after white space, and
+/// outside quotes.
+fn comment_start(line: &str) -> Option<usize> {
+    let bytes = line.as_bytes();
+    let (mut single, mut double) = (false, false);
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'\'' if !double => single = !single,
+            b'"' if !single => double = !double,
+            b'#' if !single && !double && (i == 0 || bytes[i - 1] == b' ' || bytes[i - 1] == b'\t') => return Some(i),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// `meshlint.io/ignore` annotations on objects and pod templates.
+fn annotations(index: &Index<'_>, out: &mut Vec<Suppression>) {
+    for object in &index.objects {
+        let template = PodTemplate::of(object).and_then(|t| t.annotations());
+        for annotations in [object.annotations(), template].into_iter().flatten() {
+            let Some(value) = annotations.get(ANNOTATION) else { continue };
+            let Some(text) = value.scalar() else { continue };
+            let span = value.span();
+            // Positions of the names inside the value when it is written plainly or quoted
+            // on one line; otherwise the whole value.
+            let quoted = value.style().is_some_and(crate::yaml::Style::is_quoted);
+            let base = span.start + usize::from(quoted);
+            let rules = if span.end - span.start == text.len() + 2 * usize::from(quoted) {
+                rule_list(text, base)
+            } else {
+                rule_list(text, 0).into_iter().map(|(r, _)| (r, span.clone())).collect()
+            };
+            let used = vec![false; rules.len()];
+            out.push(Suppression {
+                file: object.file,
+                scope: Scope::Range(object.node.span()),
+                rules,
+                at: span,
+                used,
+                any_used: false,
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_lists_keep_positions() {
+        let list = rule_list(" a-b , c", 10);
+        assert_eq!(list, vec![("a-b".to_owned(), 11..14), ("c".to_owned(), 17..18)]);
+    }
+
+    #[test]
+    fn comments_outside_quotes_only() {
+        assert_eq!(comment_start("name: \"a # b\" # c"), Some(14));
+        assert_eq!(comment_start("name: a#b"), None);
+        assert_eq!(comment_start("# top"), Some(0));
+    }
+}
