@@ -4,8 +4,10 @@
 use serde::Serialize;
 
 use crate::engine::{self, Options};
+use crate::istio::Profile;
 use crate::istio::config::{InjectConfig, Origin};
-use crate::istio::decide::{self, Mode, Outcome};
+use crate::istio::decide::{Engine, Mode, Outcome};
+use crate::istio::modern::ModernConfig;
 use crate::load::LoadedFile;
 use crate::model::{Index, ModelOptions, PodTemplate};
 
@@ -47,6 +49,10 @@ pub struct Summary {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Audit {
+    /// `istio-0.2` or `istio-modern`.
+    pub profile: &'static str,
+    /// Why that profile: asked for, or what in the inputs named it.
+    pub profile_reason: String,
     pub policy: PolicySummary,
     pub workloads: Vec<Row>,
     pub summary: Summary,
@@ -81,6 +87,45 @@ fn policy_summary(files: &[LoadedFile], config: &InjectConfig) -> PolicySummary 
     }
 }
 
+/// The modern inputs in the same shape: the injector's policy, the namespaces with an
+/// injection label (`namespaces`), and the revisions served (`resources`).
+fn modern_summary(files: &[LoadedFile], modern: &ModernConfig) -> PolicySummary {
+    let (policy, source) = match &modern.policy {
+        Some((p, s)) => (if p == "enabled" { "enabled" } else { "disabled" }, s.clone()),
+        None => ("enabled", None),
+    };
+    let at = source.or_else(|| modern.injector.clone()).map(|s| {
+        let (path, line) = place(files, s.file, s.range.start);
+        format!("{path}:{line}")
+    });
+    let origin = match &at {
+        Some(at) => format!("ConfigMap istio-system/istio-sidecar-injector at {at}"),
+        None => "built-in defaults (istiod: policy enabled)".to_owned(),
+    };
+    let labelled: Vec<String> = modern
+        .namespaces
+        .iter()
+        .filter(|(_, i)| i.labels.contains_key("istio-injection") || i.labels.contains_key("istio.io/rev"))
+        .map(|(ns, i)| {
+            let label = i.labels.get("istio-injection").map_or_else(
+                || format!("istio.io/rev={}", i.labels.get("istio.io/rev").map_or("", |(v, _)| v.as_str())),
+                |(v, _)| format!("istio-injection={v}"),
+            );
+            format!("{ns} ({label})")
+        })
+        .collect();
+    PolicySummary {
+        policy,
+        source: at,
+        origin,
+        overridden_by_flag: false,
+        namespaces: labelled,
+        exclude_namespaces: Vec::new(),
+        initializer_name: format!("istio {}", modern.version),
+        resources: modern.revisions.iter().cloned().collect(),
+    }
+}
+
 /// Decide every workload of the inputs.
 #[must_use]
 pub fn audit(options: &Options) -> Audit {
@@ -90,6 +135,12 @@ pub fn audit(options: &Options) -> Audit {
     let index = Index::build(files, &model_options);
     let found = engine::inject_config(options, &loaded, &index);
     let config = &found.config;
+    let (profile, profile_reason) = engine::choose_profile(options, &index);
+    let modern = engine::modern_config(options, &loaded, &index);
+    let decider = match profile {
+        Profile::Istio02 => Engine::Initializer(config, Mode::Initializer),
+        Profile::Modern => Engine::Modern(&modern),
+    };
     let mut rows = Vec::new();
     let mut summary = Summary::default();
     for (_, object) in index.canonical() {
@@ -97,7 +148,7 @@ pub fn audit(options: &Options) -> Audit {
         if !loaded.targets[object.file] {
             continue;
         }
-        let d = decide::decide(config, object, &template, Mode::Initializer);
+        let d = decider.decide(object, &template);
         let (path, line) = place(files, object.file, object.kind_span().start);
         match d.outcome {
             Outcome::Injected => summary.injected += 1,
@@ -120,5 +171,9 @@ pub fn audit(options: &Options) -> Audit {
         });
     }
     summary.workloads = rows.len();
-    Audit { policy: policy_summary(files, config), workloads: rows, summary, errors: loaded.errors }
+    let policy = match profile {
+        Profile::Istio02 => policy_summary(files, config),
+        Profile::Modern => modern_summary(files, &modern),
+    };
+    Audit { profile: profile.name(), profile_reason, policy, workloads: rows, summary, errors: loaded.errors }
 }

@@ -65,6 +65,8 @@ pub struct Diagnostic {
     pub object: Option<ObjectRef>,
     /// Identity that survives line shifts (rule, object, field path); set by the engine.
     pub fingerprint: Option<String>,
+    /// The corresponding `istioctl analyze` code, under the modern profile.
+    pub istio_code: Option<&'static str>,
 }
 
 impl Diagnostic {
@@ -79,6 +81,7 @@ impl Diagnostic {
             help: None,
             object: None,
             fingerprint: None,
+            istio_code: None,
         }
     }
 

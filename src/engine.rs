@@ -14,6 +14,8 @@ use crate::config::{Config, Level};
 use crate::diag::{Diagnostic, Severity};
 use crate::istio::Profile;
 use crate::istio::config::{self, Policy, Sourced};
+use crate::istio::decide::{Engine, Mode};
+use crate::istio::modern::{ModernConfig, Version};
 use crate::load::{self, LoadedFile};
 use crate::model::{Index, ModelOptions};
 use crate::rules::{self, Context};
@@ -35,7 +37,14 @@ pub enum Input {
 pub struct Options {
     pub inputs: Vec<Input>,
     pub namespace: String,
-    pub profile: Profile,
+    /// `None`: detect from the inputs.
+    pub profile: Option<Profile>,
+    /// Istio release of the modern profile (value parsing changed in 1.27).
+    pub istio_version: Version,
+    /// `--namespace-label NS:KEY=VALUE`: labels of namespaces not in the files.
+    pub namespace_labels: Vec<(String, String, String)>,
+    /// `--revision`: revisions and tags installed besides those found.
+    pub revisions: Vec<String>,
     pub context: ContextMode,
     /// `--inject-config`: an `istio-inject` ConfigMap manifest or the bare config YAML.
     pub inject_config: Option<PathBuf>,
@@ -55,7 +64,10 @@ impl Options {
         Self {
             inputs,
             namespace: "default".into(),
-            profile: Profile::Istio02,
+            profile: None,
+            istio_version: Version::NEWEST,
+            namespace_labels: Vec::new(),
+            revisions: Vec::new(),
             context: ContextMode::Auto,
             inject_config: None,
             policy: None,
@@ -89,6 +101,9 @@ struct Entry {
 /// Everything a run found.
 #[derive(Debug)]
 pub struct Report {
+    /// The profile used, and why.
+    pub profile: Profile,
+    pub profile_reason: String,
     pub files: Vec<LoadedFile>,
     /// For each file, whether the user named it (else it was read as context only).
     pub targets: Vec<bool>,
@@ -322,13 +337,24 @@ pub fn check(options: &Options) -> Report {
     let loaded = load_all(options);
     let model_options = ModelOptions { namespace: options.namespace.clone() };
     let mut errors = loaded.errors.clone();
-    let (diagnostics, documents, objects) = {
+    let (diagnostics, documents, objects, profile_used) = {
         let files = &loaded.files;
         let index = Index::build(files, &model_options);
         let found = inject_config(options, &loaded, &index);
-        let cx = Context { files, index: &index, profile: options.profile, inject: &found.config };
+        let (profile, reason) = choose_profile(options, &index);
+        let modern = modern_config(options, &loaded, &index);
+        let engine = match profile {
+            Profile::Istio02 => Engine::Initializer(&found.config, Mode::Initializer),
+            Profile::Modern => Engine::Modern(&modern),
+        };
+        let cx = Context { files, index: &index, profile, inject: &found.config, modern: &modern, engine };
         let mut diagnostics = rules::run_all(&cx);
-        diagnostics.extend(found.diagnostics);
+        if profile == Profile::Istio02 {
+            diagnostics.extend(found.diagnostics);
+        }
+        for d in &mut diagnostics {
+            d.istio_code = d.istio_code.or_else(|| profile.istio_code(d.rule));
+        }
         diagnostics.extend(files.iter().flat_map(|f| f.problems.iter().cloned()));
         diagnostics.extend(config_problems(&options.config, loaded.config_file));
         apply_levels(&mut diagnostics, &options.config);
@@ -342,9 +368,73 @@ pub fn check(options: &Options) -> Report {
             }
         }
         sort(&mut diagnostics);
-        (diagnostics, index.documents, index.objects.len())
+        (diagnostics, index.documents, index.objects.len(), (profile, reason))
     };
-    Report { files: loaded.files, targets: loaded.targets, diagnostics, documents, objects, errors }
+    let (profile, profile_reason) = profile_used;
+    Report {
+        profile,
+        profile_reason,
+        files: loaded.files,
+        targets: loaded.targets,
+        diagnostics,
+        documents,
+        objects,
+        errors,
+    }
+}
+
+/// The profile: the one asked for, else detected from the objects: an `istio-inject`
+/// ConfigMap means Istio 0.2; an `istio-sidecar-injector` ConfigMap, Istio's mutating
+/// webhook, or a namespace labelled for injection mean modern Istio; else Istio 0.2.
+#[must_use]
+pub fn choose_profile(options: &Options, index: &Index<'_>) -> (Profile, String) {
+    if let Some(p) = options.profile {
+        return (p, "asked for".into());
+    }
+    let system_config_map = |name: &str| {
+        index
+            .objects
+            .iter()
+            .find(|o| o.kind == "ConfigMap" && o.namespace == Some("istio-system") && o.name == Some(name))
+    };
+    if system_config_map("istio-inject").is_some() {
+        return (Profile::Istio02, "an `istio-inject` ConfigMap is among the inputs".into());
+    }
+    if index
+        .objects
+        .iter()
+        .any(|o| o.kind == "ConfigMap" && o.name.is_some_and(|n| n.starts_with("istio-sidecar-injector")))
+    {
+        return (Profile::Modern, "an `istio-sidecar-injector` ConfigMap is among the inputs".into());
+    }
+    let webhook = index.objects.iter().any(|o| {
+        o.kind == "MutatingWebhookConfiguration"
+            && o.node.get("webhooks").into_iter().flat_map(crate::yaml::NodeRef::items).any(|w| {
+                w.get("name").and_then(|n| n.scalar()).is_some_and(|n| n.contains("sidecar-injector.istio.io"))
+            })
+    });
+    if webhook {
+        return (Profile::Modern, "Istio's MutatingWebhookConfiguration is among the inputs".into());
+    }
+    let labelled = index.objects.iter().find(|o| {
+        o.kind == "Namespace"
+            && o.node
+                .path(&["metadata", "labels"])
+                .is_some_and(|l| l.get("istio-injection").is_some() || l.get("istio.io/rev").is_some())
+    });
+    if let Some(ns) = labelled {
+        return (Profile::Modern, format!("namespace `{}` is labelled for sidecar injection", ns.name.unwrap_or("")));
+    }
+    if !options.namespace_labels.is_empty() {
+        return (Profile::Modern, "namespace labels were given with --namespace-label".into());
+    }
+    (Profile::Istio02, "nothing in the inputs names a newer Istio (the default)".into())
+}
+
+/// The inputs of the modern profile.
+#[must_use]
+pub fn modern_config(options: &Options, loaded: &Loaded, index: &Index<'_>) -> ModernConfig {
+    ModernConfig::discover(&loaded.files, index, options.istio_version, &options.namespace_labels, &options.revisions)
 }
 
 /// Mistakes in the configuration file, as `invalid-config` diagnostics.

@@ -15,6 +15,7 @@ use meshlint::inject::{self, Direction, Settings};
 use meshlint::istio::Profile;
 use meshlint::istio::config::Policy;
 use meshlint::istio::decide::Mode;
+use meshlint::istio::modern::Version;
 use meshlint::istio::template::{self, Mesh, Params};
 use meshlint::render::{self, AuditFormat, Format, Style};
 use meshlint::rules;
@@ -68,6 +69,18 @@ struct InputArgs {
     /// istio-0.2].
     #[arg(long, value_enum)]
     profile: Option<Profile>,
+    /// Istio release for the modern profile (inject values are read differently from
+    /// 1.27 on) [default: the newest].
+    #[arg(long, value_name = "X.Y")]
+    istio_version: Option<String>,
+    /// Labels of a namespace that is not in the files (modern profile), e.g.
+    /// `shop:istio-injection=enabled`; repeatable.
+    #[arg(long, value_name = "NS:KEY=VALUE")]
+    namespace_label: Vec<String>,
+    /// A revision or tag installed in the cluster besides those found (modern profile);
+    /// repeatable.
+    #[arg(long)]
+    revision: Vec<String>,
     /// The meshlint configuration [default: the nearest `.meshlint.yaml` from the working
     /// directory up to the repository root].
     #[arg(long, value_name = "FILE")]
@@ -111,7 +124,17 @@ impl InputArgs {
         Ok(Options {
             inputs,
             namespace: self.namespace.clone().or_else(|| config.namespace.clone()).unwrap_or_else(|| "default".into()),
-            profile: self.profile.or(config.profile).unwrap_or(Profile::Istio02),
+            profile: self.profile.or(config.profile),
+            istio_version: match &self.istio_version {
+                Some(v) => Version::parse(v).with_context(|| format!("--istio-version {v}: expected X.Y"))?,
+                None => Version::NEWEST,
+            },
+            namespace_labels: self
+                .namespace_label
+                .iter()
+                .map(|l| parse_namespace_label(l))
+                .collect::<anyhow::Result<_>>()?,
+            revisions: self.revision.clone(),
             context,
             inject_config: self.inject_config.clone(),
             policy: self.policy,
@@ -261,6 +284,13 @@ impl InjectArgs {
     }
 }
 
+/// `NS:KEY=VALUE`.
+fn parse_namespace_label(text: &str) -> anyhow::Result<(String, String, String)> {
+    let (ns, pair) = text.split_once(':').context("--namespace-label: expected NS:KEY=VALUE")?;
+    let (key, value) = pair.split_once('=').context("--namespace-label: expected NS:KEY=VALUE")?;
+    Ok((ns.to_owned(), key.to_owned(), value.to_owned()))
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
@@ -333,6 +363,11 @@ fn rewrite(
 ) -> anyhow::Result<ExitCode> {
     let mut options = args.input.options()?;
     options.context = ContextMode::Off;
+    if options.profile == Some(Profile::Modern) {
+        anyhow::bail!(
+            "rewriting manifests for the istio-modern profile is not supported yet: its webhook injects at admission; use `istioctl kube-inject` of your Istio release"
+        );
+    }
     if let Some(f) = &args.filename {
         options.inputs =
             vec![if f == "-" { Input::Stdin(args.input.stdin_filename.clone()) } else { Input::Path(f.into()) }];

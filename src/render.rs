@@ -151,8 +151,15 @@ fn sarif(report: &Report) -> serde_json::Value {
             if let Some(f) = &d.fingerprint {
                 result["partialFingerprints"] = json!({"meshlint/v1": f});
             }
+            let mut properties = serde_json::Map::new();
             if let Some(o) = &d.object {
-                result["properties"] = json!({"object": o});
+                properties.insert("object".into(), json!(o));
+            }
+            if let Some(code) = d.istio_code {
+                properties.insert("istio_code".into(), json!(code));
+            }
+            if !properties.is_empty() {
+                result["properties"] = serde_json::Value::Object(properties);
             }
             result
         })
@@ -258,6 +265,9 @@ fn to_codespan(d: &Diagnostic) -> cs::Diagnostic<usize> {
     if let Some(help) = &d.help {
         notes.push(format!("help: {help}"));
     }
+    if let Some(code) = d.istio_code {
+        notes.push(format!("istioctl analyze: {code}"));
+    }
     cs::Diagnostic::new(cs_severity(d.severity))
         .with_code(d.rule)
         .with_message(&d.message)
@@ -305,7 +315,9 @@ pub fn summary_line(report: &Report) -> String {
     let context = report.files.len() - report.target_count();
     let context = if context > 0 { format!(" (and {context} read for context)") } else { String::new() };
     format!(
-        "{} files{context}, {} documents, {} objects: {} errors, {} warnings, {} infos",
+        "profile {} ({}); {} files{context}, {} documents, {} objects: {} errors, {} warnings, {} infos",
+        report.profile.name(),
+        report.profile_reason,
         report.target_count(),
         report.documents,
         report.objects,
@@ -324,7 +336,8 @@ fn position<'f>(files: &'f [LoadedFile], label: &Label, at_end: bool) -> (Positi
 fn concise(out: &mut dyn Write, report: &Report) -> io::Result<()> {
     for d in &report.diagnostics {
         let (pos, name) = position(&report.files, &d.primary, false);
-        writeln!(out, "{name}:{}:{}: {}[{}] {}", pos.line, pos.column, d.severity.as_str(), d.rule, d.message)?;
+        let code = d.istio_code.map(|c| format!(" ({c})")).unwrap_or_default();
+        writeln!(out, "{name}:{}:{}: {}[{}] {}{code}", pos.line, pos.column, d.severity.as_str(), d.rule, d.message)?;
     }
     Ok(())
 }
@@ -350,6 +363,8 @@ struct JsonDiagnostic<'a> {
     object: Option<&'a ObjectRef>,
     labels: Vec<JsonLabel<'a>>,
     help: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    istio_code: Option<&'a str>,
 }
 
 fn json_diagnostic<'a>(files: &'a [LoadedFile], d: &'a Diagnostic) -> JsonDiagnostic<'a> {
@@ -374,6 +389,7 @@ fn json_diagnostic<'a>(files: &'a [LoadedFile], d: &'a Diagnostic) -> JsonDiagno
             })
             .collect(),
         help: d.help.as_deref(),
+        istio_code: d.istio_code,
     }
 }
 
@@ -387,6 +403,8 @@ fn json_report(report: &Report) -> serde_json::Value {
     json!({
         "diagnostics": diagnostics,
         "summary": {
+            "profile": report.profile.name(),
+            "profile_reason": report.profile_reason,
             "files": report.target_count(),
             "context_files": report.files.len() - report.target_count(),
             "documents": report.documents,
@@ -443,16 +461,21 @@ pub fn audit(out: &mut dyn Write, audit: &crate::audit::Audit, format: AuditForm
         }
         AuditFormat::Table => {
             let p = &audit.policy;
+            writeln!(out, "profile: {} ({})", audit.profile, audit.profile_reason)?;
             let flag = if p.overridden_by_flag { " (set by --policy)" } else { "" };
             writeln!(out, "policy: {}{flag}, from {}", p.policy, p.origin)?;
-            let watched =
-                if p.namespaces.iter().any(String::is_empty) { "all".to_owned() } else { p.namespaces.join(", ") };
-            writeln!(
-                out,
-                "namespaces: {watched}; excluded: {}",
-                if p.exclude_namespaces.is_empty() { "none".to_owned() } else { p.exclude_namespaces.join(", ") }
-            )?;
-            writeln!(out, "initialized kinds: {}", p.resources.join(", "))?;
+            if audit.profile == "istio-modern" {
+                let labelled = if p.namespaces.is_empty() { "none".to_owned() } else { p.namespaces.join(", ") };
+                writeln!(out, "labelled namespaces: {labelled}")?;
+                writeln!(out, "revisions and tags: {}", p.resources.join(", "))?;
+            } else {
+                let watched =
+                    if p.namespaces.iter().any(String::is_empty) { "all".to_owned() } else { p.namespaces.join(", ") };
+                let excluded =
+                    if p.exclude_namespaces.is_empty() { "none".to_owned() } else { p.exclude_namespaces.join(", ") };
+                writeln!(out, "namespaces: {watched}; excluded: {excluded}")?;
+                writeln!(out, "initialized kinds: {}", p.resources.join(", "))?;
+            }
             let mut table = Table::new();
             table.load_style(if style.color { presets::UTF8_FULL_CONDENSED } else { presets::ASCII_MARKDOWN });
             table.set_header(["namespace", "workload", "location", "outcome", "reason"]);

@@ -65,6 +65,10 @@ pub enum Reason {
     HostNetwork,
     PolicyEnabled,
     PolicyDisabled,
+    PodLabelNoInject,
+    RevisionUnknown,
+    NeverInjectSelector,
+    AlwaysInjectSelector,
 }
 
 impl Reason {
@@ -84,6 +88,10 @@ impl Reason {
             Reason::HostNetwork => "host-network",
             Reason::PolicyEnabled => "policy-enabled",
             Reason::PolicyDisabled => "policy-disabled",
+            Reason::PodLabelNoInject => "pod-label-no-inject",
+            Reason::RevisionUnknown => "revision-unknown",
+            Reason::NeverInjectSelector => "never-inject-selector",
+            Reason::AlwaysInjectSelector => "always-inject-selector",
         }
     }
 }
@@ -258,4 +266,21 @@ fn namespace_decision(config: &InjectConfig, object: &Object<'_>) -> Option<Deci
 
 fn list_or_none(items: &[String]) -> String {
     if items.is_empty() { "nothing".to_owned() } else { items.join(", ") }
+}
+
+/// The decision engine of a run's profile.
+#[derive(Debug, Clone, Copy)]
+pub enum Engine<'a> {
+    Initializer(&'a InjectConfig, Mode),
+    Modern(&'a crate::istio::modern::ModernConfig),
+}
+
+impl Engine<'_> {
+    #[must_use]
+    pub fn decide(&self, object: &Object<'_>, template: &PodTemplate<'_>) -> Decision {
+        match self {
+            Engine::Initializer(config, mode) => decide(config, object, template, *mode),
+            Engine::Modern(config) => crate::istio::modern::decide(config, object, template),
+        }
+    }
 }

@@ -1,9 +1,11 @@
 //! Istio profiles: everything that differs between Istio releases lives here, read by
-//! the rules (and later the injector) rather than copied into them. Today: the protocol
-//! table of Service port names.
+//! the rules, `audit` and the injector rather than copied into them: the protocol table
+//! of Service port names, exempt namespaces, Service membership, and (in submodules)
+//! the injection configuration, decision engines and sidecar template.
 
 pub mod config;
 pub mod decide;
+pub mod modern;
 pub mod template;
 
 use serde::Serialize;
@@ -17,6 +19,10 @@ pub enum Profile {
     #[value(name = "istio-0.2")]
     #[serde(rename = "istio-0.2")]
     Istio02,
+    /// Istio 1.20 and later: the mutating webhook and istiod.
+    #[value(name = "istio-modern")]
+    #[serde(rename = "istio-modern")]
+    Modern,
 }
 
 impl Profile {
@@ -24,6 +30,7 @@ impl Profile {
     pub fn name(self) -> &'static str {
         match self {
             Profile::Istio02 => "istio-0.2",
+            Profile::Modern => "istio-modern",
         }
     }
 
@@ -32,6 +39,7 @@ impl Profile {
     pub fn exempt_namespaces(self) -> &'static [&'static str] {
         match self {
             Profile::Istio02 => decide::EXEMPT_NAMESPACES,
+            Profile::Modern => modern::IGNORED_NAMESPACES,
         }
     }
 
@@ -40,6 +48,7 @@ impl Profile {
     pub fn single_service_only(self) -> bool {
         match self {
             Profile::Istio02 => true,
+            Profile::Modern => false,
         }
     }
 
@@ -49,6 +58,21 @@ impl Profile {
         match self {
             // pilot/model/service.go of 0.2: matched case-sensitively.
             Profile::Istio02 => &["http", "http2", "https", "grpc", "mongo", "redis"],
+            // pkg/config/protocol: matched case-insensitively; `grpc-web` as a whole prefix.
+            Profile::Modern => &[
+                "tcp",
+                "udp",
+                "grpc",
+                "grpc-web",
+                "http",
+                "http_proxy",
+                "http2",
+                "https",
+                "tls",
+                "mongo",
+                "redis",
+                "mysql",
+            ],
         }
     }
 
@@ -57,6 +81,9 @@ impl Profile {
     pub fn classify_port(self, port: &ServicePort<'_>) -> PortClass {
         if port.protocol().eq_ignore_ascii_case("UDP") {
             return PortClass::Udp;
+        }
+        if self == Profile::Modern {
+            return self.classify_modern(port);
         }
         let Some(name) = port.name() else {
             return PortClass::Unnamed;
@@ -71,13 +98,61 @@ impl Profile {
         PortClass::Unknown { prefix: prefix.to_owned(), suggestion: self.suggest_port_name(name) }
     }
 
+    /// Modern Istio: `appProtocol` replaces the name; a case-insensitive prefix; the
+    /// well-known TCP ports count as TCP; anything else is auto-detected.
+    fn classify_modern(self, port: &ServicePort<'_>) -> PortClass {
+        let known = |p: &str| self.protocols().contains(&p);
+        if let Some(app) = port.app_protocol.and_then(|a| a.scalar()) {
+            let lower = app.to_ascii_lowercase();
+            return if known(&lower) {
+                PortClass::Protocol
+            } else {
+                PortClass::Unknown { prefix: app.to_owned(), suggestion: None }
+            };
+        }
+        let number = port.port.and_then(|p| p.as_i64());
+        let well_known = number.is_some_and(|n| [25, 53, 3306, 27017].contains(&n));
+        let Some(name) = port.name() else {
+            return if well_known { PortClass::Protocol } else { PortClass::Unnamed };
+        };
+        let lower = name.to_ascii_lowercase();
+        if lower.starts_with("grpc-web") {
+            return PortClass::Protocol;
+        }
+        let prefix = lower.split('-').next().unwrap_or(&lower);
+        if known(prefix) || well_known {
+            return PortClass::Protocol;
+        }
+        PortClass::Unknown {
+            prefix: name.split('-').next().unwrap_or(name).to_owned(),
+            suggestion: self.suggest_port_name(name),
+        }
+    }
+
+    /// The istioctl analyze code of a rule's findings under this profile.
+    #[must_use]
+    pub fn istio_code(self, rule: &str) -> Option<&'static str> {
+        if self != Profile::Modern {
+            return None;
+        }
+        Some(match rule {
+            "unnamed-service-port" | "unknown-port-protocol" => "IST0118",
+            "pod-in-multiple-services" => "IST0116",
+            "misplaced-inject-annotation" => "IST0107",
+            "namespace-multiple-injection-labels" => "IST0123",
+            "namespace-not-injected" => "IST0102",
+            "image-auto-without-injection" => "IST0144",
+            _ => return None,
+        })
+    }
+
     /// A corrected name for a port whose name nearly follows `<protocol>[-<suffix>]`.
     fn suggest_port_name(self, name: &str) -> Option<String> {
         let lower = name.to_ascii_lowercase();
         let prefix = lower.split('-').next().unwrap_or(&lower);
         if self.protocols().contains(&prefix) {
-            // Wrong case only: `HTTP-web`.
-            return Some(lower);
+            // Wrong case only: `HTTP-web` (modern Istio ignores case, 0.2 does not).
+            return (self == Profile::Istio02).then_some(lower);
         }
         // The longest protocol that starts the name without its dash: `http2foo`.
         let proto = self.protocols().iter().filter(|p| lower.starts_with(**p)).max_by_key(|p| p.len())?;

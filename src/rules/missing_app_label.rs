@@ -12,6 +12,11 @@ pub fn check(cx: &Context<'_>, sink: &mut Sink) {
         if template.labels().and_then(|l| l.get("app")).is_some() {
             continue;
         }
+        // Modern Istio names the service from `app.kubernetes.io/name` as well.
+        let modern = cx.profile == crate::istio::Profile::Modern;
+        if modern && template.labels().and_then(|l| l.get("app.kubernetes.io/name")).is_some() {
+            continue;
+        }
         let d = sink.report(
             object,
             template.labels_span(),

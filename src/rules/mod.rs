@@ -7,14 +7,19 @@ use std::ops::Range;
 use crate::diag::{Diagnostic, Label, Severity};
 use crate::istio::Profile;
 use crate::istio::config::InjectConfig;
+use crate::istio::decide::Engine;
+use crate::istio::modern::ModernConfig;
 use crate::load::LoadedFile;
 use crate::model::{Index, Object};
 use crate::source::FileId;
 
 mod duplicate_app_label;
+mod image_auto_without_injection;
 mod inject_annotation_value;
 mod misplaced_inject_annotation;
 mod missing_app_label;
+mod namespace_multiple_injection_labels;
+mod namespace_not_injected;
 mod non_string_annotation;
 mod pod_in_multiple_services;
 mod pod_without_service;
@@ -144,6 +149,27 @@ pub static RULES: &[Rule] = &[
         check: None,
     },
     Rule {
+        name: "namespace-multiple-injection-labels",
+        severity: Severity::Warning,
+        summary: "a Namespace labelled both `istio-injection` and `istio.io/rev` (modern profile)",
+        doc: doc!("namespace-multiple-injection-labels"),
+        check: Some(namespace_multiple_injection_labels::check),
+    },
+    Rule {
+        name: "namespace-not-injected",
+        severity: Severity::Info,
+        summary: "a workload in a namespace with no injection label (modern profile)",
+        doc: doc!("namespace-not-injected"),
+        check: Some(namespace_not_injected::check),
+    },
+    Rule {
+        name: "image-auto-without-injection",
+        severity: Severity::Warning,
+        summary: "an `istio-proxy` container with `image: auto` that no webhook fills in (modern profile)",
+        doc: doc!("image-auto-without-injection"),
+        check: Some(image_auto_without_injection::check),
+    },
+    Rule {
         name: "invalid-config",
         severity: Severity::Error,
         summary: "a mistake in the meshlint configuration file",
@@ -184,8 +210,12 @@ pub struct Context<'a> {
     pub files: &'a [LoadedFile],
     pub index: &'a Index<'a>,
     pub profile: Profile,
-    /// The injection configuration found or given.
+    /// The injection configuration found or given (0.2 profile).
     pub inject: &'a InjectConfig,
+    /// The inputs of the modern profile.
+    pub modern: &'a ModernConfig,
+    /// The profile's decision engine.
+    pub engine: Engine<'a>,
 }
 
 impl<'a> Context<'a> {

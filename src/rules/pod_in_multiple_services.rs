@@ -6,7 +6,7 @@ use crate::model::{PodTemplate, Service};
 
 pub fn check(cx: &Context<'_>, sink: &mut Sink) {
     if !cx.profile.single_service_only() {
-        return;
+        return modern(cx, sink);
     }
     for (i, object) in cx.index.canonical() {
         let Some(template) = PodTemplate::of(object) else { continue };
@@ -43,4 +43,100 @@ pub fn check(cx: &Context<'_>, sink: &mut Sink) {
         cx.label_other_definitions(d, i);
         d.help = Some("keep one Service per set of pods: merge the Services' ports into one, or give each Service a selector that matches distinct pods".into());
     }
+}
+
+/// Modern Istio accepts several Services per pod unless two of them use one port number
+/// with different protocols (IST0116) or one target port under different port numbers
+/// (IST0137).
+fn modern(cx: &Context<'_>, sink: &mut Sink) {
+    for (i, object) in cx.index.canonical() {
+        let Some(template) = PodTemplate::of(object) else { continue };
+        if !cx.in_mesh_scope(object) {
+            continue;
+        }
+        let services = cx.index.selecting_services(object.effective_namespace, &template);
+        if services.len() < 2 {
+            continue;
+        }
+        // (service, port number, protocol, target port, port node)
+        let mut ports = Vec::new();
+        for &s in &services {
+            let service = &cx.index.objects[s];
+            let Some(svc) = Service::of(service) else { continue };
+            for p in &svc.ports {
+                let Some(number) = p.port.and_then(|n| n.as_i64()) else { continue };
+                let protocol = modern_protocol(p);
+                let target = p.target_port.and_then(|t| t.scalar()).map_or_else(|| number.to_string(), str::to_owned);
+                ports.push((s, number, protocol, target, *p));
+            }
+        }
+        let mut reported = false;
+        for (a, pa) in ports.iter().enumerate() {
+            for pb in &ports[a + 1..] {
+                if reported || pa.0 == pb.0 {
+                    continue;
+                }
+                let (message, code) = if pa.1 == pb.1 && pa.2 != pb.2 {
+                    (
+                        format!(
+                            "Services `{}` and `{}` both select the pods of {} and use port {} with different protocols ({} and {})",
+                            name(cx, pa.0),
+                            name(cx, pb.0),
+                            object.display_name(),
+                            pa.1,
+                            pa.2,
+                            pb.2
+                        ),
+                        "IST0116",
+                    )
+                } else if pa.3 == pb.3 && pa.1 != pb.1 {
+                    (
+                        format!(
+                            "Services `{}` and `{}` both select the pods of {} and send ports {} and {} to the same target port {}",
+                            name(cx, pa.0),
+                            name(cx, pb.0),
+                            object.display_name(),
+                            pa.1,
+                            pb.1,
+                            pa.3
+                        ),
+                        "IST0137",
+                    )
+                } else {
+                    continue;
+                };
+                let d = sink.report(object, template.labels_span(), message);
+                d.primary.message = "these pods".into();
+                for p in [pa, pb] {
+                    let service = &cx.index.objects[p.0];
+                    d.labels.push(Label::new(service.file, p.4.span(), format!("port of Service `{}`", name(cx, p.0))));
+                }
+                d.istio_code = Some(code);
+                d.help = Some("give the port one protocol in every Service that selects these pods, or one port number per target port".into());
+                cx.label_other_definitions(d, i);
+                reported = true;
+            }
+        }
+    }
+}
+
+fn name<'a>(cx: &'a Context<'_>, object: usize) -> &'a str {
+    cx.index.objects[object].name.unwrap_or("")
+}
+
+/// A port's protocol as modern Istio reads it, for comparison between Services.
+fn modern_protocol(port: &crate::model::ServicePort<'_>) -> String {
+    if port.protocol().eq_ignore_ascii_case("UDP") {
+        return "UDP".into();
+    }
+    if let Some(app) = port.app_protocol.and_then(|a| a.scalar()) {
+        return app.to_ascii_lowercase();
+    }
+    let name = port.name().unwrap_or("").to_ascii_lowercase();
+    if name.starts_with("grpc-web") {
+        return "grpc-web".into();
+    }
+    let prefix = name.split('-').next().unwrap_or("");
+    let known = crate::istio::Profile::Modern.protocols();
+    if known.contains(&prefix) { prefix.to_owned() } else { "auto".into() }
 }

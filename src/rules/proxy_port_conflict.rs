@@ -4,11 +4,25 @@ use super::{Context, Sink};
 use crate::istio::decide::PROXY_CONTAINER;
 use crate::model::PodTemplate;
 
-/// Ports the 0.2 proxy listens on: admin, and the listener iptables redirects to.
+/// Ports the proxy listens on, per profile.
 #[must_use]
-pub fn proxy_ports(cx: &Context<'_>) -> [(i64, &'static str); 2] {
-    let _ = cx;
-    [(15000, "the proxy's admin port"), (15001, "the proxy's listener port, where all traffic is redirected")]
+pub fn proxy_ports(cx: &Context<'_>) -> &'static [(i64, &'static str)] {
+    match cx.profile {
+        crate::istio::Profile::Istio02 => {
+            &[(15000, "the proxy's admin port"), (15001, "the proxy's listener port, where all traffic is redirected")]
+        }
+        crate::istio::Profile::Modern => &[
+            (15000, "the proxy's admin port"),
+            (15001, "the proxy's outbound port"),
+            (15004, "the proxy's debug port"),
+            (15006, "the proxy's inbound port"),
+            (15008, "the proxy's HBONE tunnel port"),
+            (15020, "the merged metrics port"),
+            (15021, "the proxy's health port"),
+            (15053, "the proxy's DNS port"),
+            (15090, "the proxy's Prometheus port"),
+        ],
+    }
 }
 
 pub fn check(cx: &Context<'_>, sink: &mut Sink) {

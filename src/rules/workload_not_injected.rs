@@ -1,14 +1,19 @@
 //! `workload-not-injected`: a workload that will run without a sidecar.
 
 use super::{Context, Sink};
-use crate::istio::decide::{self, Mode, Outcome, Reason};
+use crate::istio::Profile;
+use crate::istio::decide::{Outcome, Reason};
 use crate::model::PodTemplate;
 
 pub fn check(cx: &Context<'_>, sink: &mut Sink) {
     for (i, object) in cx.index.canonical() {
         let Some(template) = PodTemplate::of(object) else { continue };
-        let decision = decide::decide(cx.inject, object, &template, Mode::Initializer);
+        let decision = cx.engine.decide(object, &template);
         if decision.outcome != Outcome::NotInjected || decision.reason == Reason::ExemptNamespace {
+            continue;
+        }
+        // Under the modern profile an unlabelled namespace is `namespace-not-injected`'s.
+        if cx.profile == Profile::Modern && decision.reason == Reason::NamespaceNotWatched {
             continue;
         }
         let d = sink.report(
@@ -24,7 +29,12 @@ pub fn check(cx: &Context<'_>, sink: &mut Sink) {
         d.help = Some(
             match decision.reason {
                 Reason::KindNotInitialized => "inject it with `meshlint inject` (or `istioctl kube-inject`), or use a kind the initializer handles",
-                Reason::AnnotationNoInject => "remove the annotation or set it to \"true\" if the workload belongs in the mesh",
+                Reason::AnnotationNoInject | Reason::PodLabelNoInject => {
+                    "remove the opt-out or set it to \"true\" if the workload belongs in the mesh"
+                }
+                Reason::NamespaceExcluded => "label the namespace `istio-injection=enabled` if its workloads belong in the mesh",
+                Reason::RevisionUnknown => "use an installed revision or tag (see `--revision`), or install that revision",
+                Reason::NeverInjectSelector => "narrow `neverInjectSelector` in the `istio-sidecar-injector` ConfigMap",
                 Reason::PolicyDisabled => "add the annotation `sidecar.istio.io/inject: \"true\"` to the workload's metadata",
                 Reason::HostNetwork => "drop `hostNetwork: true` if the workload belongs in the mesh",
                 _ => "fix the injection configuration so that the workload's namespace is watched",
