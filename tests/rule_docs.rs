@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use meshlint::config::Config;
 use meshlint::engine::{self, ContextMode, Input, Options};
 use meshlint::rules::{RULES, Rule};
 
@@ -98,6 +99,34 @@ fn rules_reported(text: &str) -> Vec<&'static str> {
     report.diagnostics.iter().map(|d| d.rule).collect()
 }
 
+/// Rule names reported for a section's example of `rule`.
+fn rules_reported_by_example(rule: &Rule, title: &str) -> Vec<&'static str> {
+    let text = block(rule, title);
+    // Special case: the examples of `invalid-config` are meshlint configuration files,
+    // not manifests. Run them as `--config` over a trivial manifest instead.
+    if rule.name == "invalid-config" {
+        return rules_reported_with_config(&text);
+    }
+    rules_reported(&text)
+}
+
+/// Rule names reported for a trivial manifest checked with `config_text` as the
+/// meshlint configuration file (what `--config FILE` does).
+fn rules_reported_with_config(config_text: &str) -> Vec<&'static str> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let manifest = dir.path().join("manifest.yaml");
+    std::fs::write(&manifest, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: trivial\ndata:\n  a: b\n")
+        .expect("write manifest");
+    let config_path = dir.path().join("meshlint-config.yaml");
+    std::fs::write(&config_path, config_text).expect("write config");
+    let mut options = Options::new(vec![Input::Path(manifest)]);
+    options.context = ContextMode::Off;
+    options.config = Config::load(&config_path).expect("config readable");
+    let report = engine::check(&options);
+    assert!(report.errors.is_empty(), "tool errors: {:?}", report.errors);
+    report.diagnostics.iter().map(|d| d.rule).collect()
+}
+
 #[test]
 fn every_rule_has_a_doc_with_the_four_sections() {
     let problems: Vec<String> = RULES
@@ -111,11 +140,11 @@ fn every_rule_has_a_doc_with_the_four_sections() {
 fn example_triggers_the_rule_and_use_instead_does_not() {
     let mut problems = Vec::new();
     for rule in RULES.iter().filter(|r| doc_problems(r).is_empty()) {
-        let example = rules_reported(&block(rule, "Example"));
+        let example = rules_reported_by_example(rule, "Example");
         if !example.contains(&rule.name) {
             problems.push(format!("{}: Example does not trigger it (reported: {example:?})", rule.name));
         }
-        let fixed = rules_reported(&block(rule, "Use instead"));
+        let fixed = rules_reported_by_example(rule, "Use instead");
         if fixed.contains(&rule.name) {
             problems.push(format!("{}: Use instead triggers it", rule.name));
         }
@@ -154,4 +183,19 @@ fn the_doc_helpers_find_sections_and_blocks() {
     let found = sections(doc);
     assert_eq!(found.iter().map(|(t, _)| *t).collect::<Vec<_>>(), ["What it does", "Example"]);
     assert_eq!(yaml_blocks(&found[1].1), ["a: 1\n", "b: 2\n"]);
+}
+
+#[test]
+fn the_invalid_config_example_reports_exactly_its_mistakes() {
+    // Run as a configuration file: the misspelt key and the misspelt rule, nothing else.
+    let rule = meshlint::rules::find("invalid-config").expect("registered");
+    assert_eq!(rules_reported_with_config(&block(rule, "Example")), ["invalid-config", "invalid-config"]);
+    assert_eq!(rules_reported_with_config(&block(rule, "Use instead")), Vec::<&str>::new());
+}
+
+#[test]
+fn the_unused_suppression_example_fires_as_written() {
+    let rule = meshlint::rules::find("unused-suppression").expect("registered");
+    assert_eq!(rules_reported(&block(rule, "Example")), ["unused-suppression"]);
+    assert_eq!(rules_reported(&block(rule, "Use instead")), Vec::<&str>::new());
 }
