@@ -81,7 +81,8 @@ impl Config {
     /// wrong inside it is a problem.
     pub fn load(path: &Path) -> std::io::Result<Self> {
         let text = std::fs::read_to_string(path)?;
-        let root = path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        let root =
+            path.parent().filter(|p| !p.as_os_str().is_empty()).map_or_else(|| PathBuf::from("."), Path::to_path_buf);
         let mut config = Self::parse(&text, root);
         config.path = Some(path.to_owned());
         Ok(config)

@@ -355,10 +355,22 @@ pub fn check(options: &Options) -> Report {
         for d in &mut diagnostics {
             d.istio_code = d.istio_code.or_else(|| profile.istio_code(d.rule));
         }
-        diagnostics.extend(files.iter().flat_map(|f| f.problems.iter().cloned()));
+        // The configuration file's own YAML errors are `invalid-config`'s.
+        let manifests = files.iter().enumerate().filter(|(i, _)| Some(*i) != loaded.config_file);
+        diagnostics.extend(manifests.flat_map(|(_, f)| f.problems.iter().cloned()));
         diagnostics.extend(config_problems(&options.config, loaded.config_file));
+        // Suppressions first, so that a suppression of a rule turned off is not unused;
+        // then levels, which apply to `unused-suppression` too.
+        suppress::apply(
+            &mut diagnostics,
+            files,
+            &loaded.targets,
+            &index,
+            &options.config,
+            loaded.config_file,
+            &options.namespace,
+        );
         apply_levels(&mut diagnostics, &options.config);
-        suppress::apply(&mut diagnostics, files, &loaded.targets, &index, &options.config, loaded.config_file);
         // Report what touches a named file: its primary span or any of its labels.
         diagnostics.retain(|d| d.files().any(|f| loaded.targets[f]));
         baseline::fingerprint(&mut diagnostics, files, &index);

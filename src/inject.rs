@@ -51,6 +51,8 @@ pub struct WorkloadChange {
 pub struct FileChange {
     pub new_text: String,
     pub workloads: Vec<WorkloadChange>,
+    /// Workloads that should change but whose layout meshlint cannot rewrite.
+    pub errors: Vec<String>,
 }
 
 impl FileChange {
@@ -79,7 +81,13 @@ struct Layout {
 }
 
 fn layout_of(text: &str, template: &PodTemplate<'_>) -> Layout {
-    let newline = if text.contains("\r\n") { "\r\n" } else { "\n" };
+    let newline = if text.contains("\r\n") {
+        "\r\n"
+    } else if text.contains('\r') && !text.contains('\n') {
+        "\r"
+    } else {
+        "\n"
+    };
     let column = |at: usize| at - text[..at].rfind(['\n', '\r']).map_or(0, |i| i + 1);
     let mut unit = 2;
     if let Some((key, value)) = template.node.get_entry("spec") {
@@ -268,6 +276,19 @@ fn append_items(text: &str, seq: NodeRef<'_>, items: &[Val], layout: &Layout, ed
     edits.push(Edit::insert(at, inserted, dash, false));
 }
 
+/// Give a key written with no value (`volumes:`) the items, below its line. The items
+/// take the other sequence style than the file's (indented in an indentless file, and
+/// the reverse), which is how `uninject` tells such a key from one injection created.
+fn fill_empty(text: &str, key: NodeRef<'_>, items: &[Val], layout: &Layout, edits: &mut Vec<Edit>) {
+    let indent = column(text, key.span().start);
+    let layout = &Layout { indentless: !layout.indentless, ..layout.clone() };
+    let dash = if layout.indentless { indent } else { indent + layout.unit };
+    let at = line_end_after(text, key.span());
+    let mut lines = Vec::new();
+    block_seq(items, dash, layout, &mut lines);
+    edits.push(Edit::insert(at, prefix_lines(&lines, layout.newline), dash, false));
+}
+
 /// Add a key to a mapping (after its last entry).
 fn add_entry(text: &str, map: NodeRef<'_>, key: &str, value: &Val, layout: &Layout, edits: &mut Vec<Edit>) {
     if map.is_flow() {
@@ -341,20 +362,25 @@ fn inject_edits(
     // The template's annotation, then the containers, init containers and volumes, then
     // the workload's annotation: each edit lies in its own place, and their order in
     // the text is their order here for a block layout.
-    let template_meta = template.metadata().ok_or("the pod template has no `metadata`")?;
-    ensure_entry(text, template_meta, &["annotations", STATUS_ANNOTATION], status(), &layout, &mut edits)?;
-    append_items(text, containers, std::slice::from_ref(&sidecar.container), &layout, &mut edits);
-    match spec.get("initContainers").filter(|c| c.is_seq() && (c.is_flow() || c.items().next().is_some())) {
-        Some(init) => append_items(text, init, &sidecar.init_containers, &layout, &mut edits),
-        None if spec.get("initContainers").is_some() => return Err("`initContainers` is empty or not a list".into()),
-        None => {
-            add_entry(text, spec, "initContainers", &Val::Seq(sidecar.init_containers.clone()), &layout, &mut edits);
-        }
+    if let Some(meta) = template.metadata() {
+        ensure_entry(text, meta, &["annotations", STATUS_ANNOTATION], status(), &layout, &mut edits)?;
+    } else {
+        let annotations = Val::Map(vec![(STATUS_ANNOTATION.to_owned(), status())]);
+        let meta = Val::Map(vec![("annotations".to_owned(), annotations)]);
+        add_entry(text, template.node, "metadata", &meta, &layout, &mut edits);
     }
-    match spec.get("volumes").filter(|c| c.is_seq() && (c.is_flow() || c.items().next().is_some())) {
-        Some(volumes) => append_items(text, volumes, &sidecar.volumes, &layout, &mut edits),
-        None if spec.get("volumes").is_some() => return Err("`volumes` is empty or not a list".into()),
-        None => add_entry(text, spec, "volumes", &Val::Seq(sidecar.volumes.clone()), &layout, &mut edits),
+    append_items(text, containers, std::slice::from_ref(&sidecar.container), &layout, &mut edits);
+    for (key, items) in [("initContainers", &sidecar.init_containers), ("volumes", &sidecar.volumes)] {
+        match spec.get_entry(key) {
+            Some((_, list)) if list.is_seq() && (list.is_flow() || list.items().next().is_some()) => {
+                append_items(text, list, items, &layout, &mut edits);
+            }
+            Some((k, v)) if v.is_null() && v.span().is_empty() && !spec.is_flow() => {
+                fill_empty(text, k, items, &layout, &mut edits);
+            }
+            Some(_) => return Err(format!("`{key}` is not a list")),
+            None => add_entry(text, spec, key, &Val::Seq(items.clone()), &layout, &mut edits),
+        }
     }
     if object.node.id() != template.node.id() {
         let meta = object.metadata().ok_or("the workload has no `metadata`")?;
@@ -397,6 +423,7 @@ pub fn inject_file(
     let text = &files[file].source.text;
     let mut edits = Vec::new();
     let mut workloads = Vec::new();
+    let mut errors = Vec::new();
     for object in index.objects.iter().filter(|o| o.file == file && !o.partial) {
         let Some(template) = PodTemplate::of(object) else { continue };
         let mut decision = decide::decide(config, object, &template, settings.mode);
@@ -409,6 +436,7 @@ pub fn inject_file(
             match inject_edits(text, object, &template, &sidecar) {
                 Ok(e) => edits.extend(e),
                 Err(why) => {
+                    errors.push(format!("{name}: cannot rewrite this layout ({why}); the workload was left unchanged"));
                     decision.outcome = Outcome::NotInjected;
                     decision.detail = format!("cannot rewrite this layout: {why}");
                 }
@@ -421,7 +449,7 @@ pub fn inject_file(
     let expect: Vec<bool> =
         workloads.iter().map(|w| w.decision.as_ref().is_some_and(|d| d.outcome != Outcome::NotInjected)).collect();
     verify(files, index, file, &new_text, |o, t| decide::already_injected(o, t).is_some(), &expect)?;
-    Ok(FileChange { new_text, workloads })
+    Ok(FileChange { new_text, workloads, errors })
 }
 
 /// Re-parse a rewritten file: it must parse, hold the same objects, and each workload
@@ -471,7 +499,95 @@ fn verify(
             ));
         }
     }
+    // Beyond the sidecar, the data must be the user's: compare every document with what
+    // injection adds taken out of both sides.
+    for (i, (old_doc, new_doc)) in old.documents.iter().zip(&new_files[0].documents).enumerate() {
+        let (a, b) = (data_without_sidecar(old_doc.root()), data_without_sidecar(new_doc.root()));
+        if a.is_none() || a != b {
+            return Err(format!(
+                "document {} would change beyond the sidecar in this layout; the file was left unchanged",
+                i + 1
+            ));
+        }
+    }
     Ok(())
+}
+
+/// A document's data with everything injection adds removed and empty values dropped,
+/// for comparing a rewrite with its original. `None` when the document is too large to
+/// compare (an alias bomb, say).
+fn data_without_sidecar(root: NodeRef<'_>) -> Option<serde_json::Value> {
+    let mut budget = 1_000_000usize;
+    let mut value = to_value(root, &mut budget, 0)?;
+    strip(&mut value);
+    Some(value)
+}
+
+fn to_value(node: NodeRef<'_>, budget: &mut usize, depth: usize) -> Option<serde_json::Value> {
+    use serde_json::Value as J;
+    *budget = budget.checked_sub(1)?;
+    if depth > crate::yaml::MAX_DEPTH {
+        return None;
+    }
+    Some(if node.is_map() {
+        let mut map = serde_json::Map::new();
+        for (k, v) in node.entries() {
+            map.insert(k.scalar().unwrap_or("").to_owned(), to_value(v, budget, depth + 1)?);
+        }
+        J::Object(map)
+    } else if node.is_seq() {
+        J::Array(node.items().map(|i| to_value(i, budget, depth + 1)).collect::<Option<_>>()?)
+    } else {
+        let raw = node.scalar().unwrap_or("");
+        match node.k8s_type() {
+            Some(crate::yaml::ScalarType::Null) => J::Null,
+            Some(crate::yaml::ScalarType::Bool) => J::Bool(node.as_bool().unwrap_or(false)),
+            Some(crate::yaml::ScalarType::Int) => node.as_i64().map_or_else(|| J::String(raw.to_owned()), J::from),
+            _ => J::String(raw.to_owned()),
+        }
+    })
+}
+
+/// Remove the sidecar's containers, init containers, volumes and status annotation
+/// wherever they appear, then every empty value.
+fn strip(value: &mut serde_json::Value) {
+    use serde_json::Value as J;
+    match value {
+        J::Object(map) => {
+            let drop_named = |list: &mut J, names: &[&str]| {
+                if let J::Array(items) = list {
+                    items.retain(|i| !i.get("name").and_then(J::as_str).is_some_and(|n| names.contains(&n)));
+                }
+            };
+            if let Some(list) = map.get_mut("containers") {
+                drop_named(list, &[decide::PROXY_CONTAINER]);
+            }
+            if let Some(list) = map.get_mut("initContainers") {
+                drop_named(list, INIT_CONTAINERS);
+            }
+            if let Some(list) = map.get_mut("volumes") {
+                drop_named(list, VOLUMES);
+            }
+            if let Some(J::Object(a)) = map.get_mut("annotations") {
+                a.remove(STATUS_ANNOTATION);
+            }
+            for v in map.values_mut() {
+                strip(v);
+            }
+            map.retain(|_, v| !is_empty(v));
+        }
+        J::Array(items) => items.iter_mut().for_each(strip),
+        _ => {}
+    }
+}
+
+fn is_empty(v: &serde_json::Value) -> bool {
+    match v {
+        serde_json::Value::Null => true,
+        serde_json::Value::Array(a) => a.is_empty(),
+        serde_json::Value::Object(o) => o.is_empty(),
+        _ => false,
+    }
 }
 
 // ---------------------------------------------------------------------------------
@@ -490,12 +606,33 @@ pub fn uninject_file(files: &[LoadedFile], index: &Index<'_>, file: usize) -> Re
         let status = |m: Option<NodeRef<'_>>| m.and_then(|a| a.get(STATUS_ANNOTATION)).is_some();
         let injected = status(object.annotations()) || status(template.annotations());
         if let Some(spec) = template.spec().filter(|_| injected) {
-            remove_named(text, spec, "containers", &[decide::PROXY_CONTAINER], &mut edits);
-            remove_named(text, spec, "initContainers", INIT_CONTAINERS, &mut edits);
-            remove_named(text, spec, "volumes", VOLUMES, &mut edits);
+            let layout = layout_of(text, &template);
+            let keys = [("initContainers", INIT_CONTAINERS), ("volumes", VOLUMES)];
+            let created = created_suffix(text, spec, &keys, &layout);
+            remove_named(text, spec, "containers", &[decide::PROXY_CONTAINER], false, &mut edits);
+            remove_named(
+                text,
+                spec,
+                "initContainers",
+                INIT_CONTAINERS,
+                created.contains(&"initContainers"),
+                &mut edits,
+            );
+            remove_named(text, spec, "volumes", VOLUMES, created.contains(&"volumes"), &mut edits);
         }
         if let Some(meta) = template.metadata().filter(|_| injected) {
-            remove_annotation(text, meta, &mut edits);
+            // A `metadata` holding only the status annotation, last in the template, was
+            // added by injection to a template that had none.
+            let only_status = meta.entries().count() == 1
+                && meta
+                    .get("annotations")
+                    .is_some_and(|a| a.entries().count() == 1 && a.get(STATUS_ANNOTATION).is_some());
+            let last = template.node.entries().last().is_some_and(|(k, _)| k.scalar() == Some("metadata"));
+            if only_status && last {
+                remove_entry(text, template.node, "metadata", &mut edits);
+            } else {
+                remove_annotation(text, meta, &mut edits);
+            }
         }
         if object.node.id() != template.node.id() {
             if let Some(meta) = object.metadata() {
@@ -511,12 +648,47 @@ pub fn uninject_file(files: &[LoadedFile], index: &Index<'_>, file: usize) -> Re
         t.containers().any(|c| c.get("name").and_then(|n| n.scalar()) == Some(decide::PROXY_CONTAINER))
     };
     verify(files, index, file, &new_text, has_proxy, &expect)?;
-    Ok(FileChange { new_text, workloads })
+    Ok(FileChange { new_text, workloads, errors: Vec::new() })
+}
+
+/// Whether every item of a list is named one of `names`.
+fn all_named(list: NodeRef<'_>, names: &[&str]) -> bool {
+    list.is_seq()
+        && list.items().next().is_some()
+        && list.items().all(|i| i.get("name").and_then(|n| n.scalar()).is_some_and(|n| names.contains(&n)))
+}
+
+/// The keys injection created in `map`: injection appends new keys at the end, in the
+/// order of `keys`, so they are the entries of a trailing run that hold only its items
+/// and follow that order. An entry of only injected items elsewhere was a key written
+/// with no value (`volumes:`), which uninjection keeps.
+fn created_suffix<'k>(text: &str, map: NodeRef<'_>, keys: &[(&'k str, &[&str])], layout: &Layout) -> Vec<&'k str> {
+    let entries: Vec<(NodeRef<'_>, NodeRef<'_>)> = map.entries().collect();
+    let mut created = Vec::new();
+    let mut allowed = keys.len();
+    for (k, v) in entries.iter().rev() {
+        let Some(pos) = keys[..allowed].iter().position(|(name, _)| k.scalar() == Some(name)) else { break };
+        // In a block mapping injection writes block lists in the file's sequence style; a
+        // flow list, or one in the other style (see `fill_empty`), was the user's key.
+        if !all_named(*v, keys[pos].1) || v.is_flow() && !map.is_flow() {
+            break;
+        }
+        if !v.is_flow() {
+            let dash = v.items().next().and_then(|i| dash_before(text, i.span().start)).map(|d| column(text, d));
+            let indentless = dash.is_some_and(|d| d <= column(text, k.span().start));
+            if indentless != layout.indentless {
+                break;
+            }
+        }
+        created.push(keys[pos].0);
+        allowed = pos;
+    }
+    created
 }
 
 /// Remove the items of `map.<key>` whose `name` is one of `names`; the whole key when
-/// every item goes.
-fn remove_named(text: &str, map: NodeRef<'_>, key: &str, names: &[&str], edits: &mut Vec<Edit>) {
+/// every item goes and injection created the key.
+fn remove_named(text: &str, map: NodeRef<'_>, key: &str, names: &[&str], created: bool, edits: &mut Vec<Edit>) {
     let Some(seq) = map.get(key).filter(NodeRef::is_seq) else { return };
     let items: Vec<NodeRef<'_>> = seq.items().collect();
     let ours: Vec<bool> =
@@ -524,8 +696,12 @@ fn remove_named(text: &str, map: NodeRef<'_>, key: &str, names: &[&str], edits: 
     if !ours.iter().any(|&o| o) {
         return;
     }
-    if ours.iter().all(|&o| o) {
+    if ours.iter().all(|&o| o) && (created || seq.is_flow() && map.is_flow()) {
         remove_entry(text, map, key, edits);
+        return;
+    }
+    if ours.iter().all(|&o| o) && seq.is_flow() {
+        edits.push(Edit::remove(items[0].span().start..items[items.len() - 1].span().end));
         return;
     }
     for (i, item) in items.iter().enumerate() {
@@ -573,7 +749,9 @@ fn remove_annotation(text: &str, meta: NodeRef<'_>, edits: &mut Vec<Edit>) {
     if annotations.get(STATUS_ANNOTATION).is_none() {
         return;
     }
-    if annotations.entries().count() == 1 {
+    // `annotations: {}` in a block mapping was the user's: keep its braces.
+    let users_flow_map = annotations.is_flow() && !meta.is_flow();
+    if annotations.entries().count() == 1 && !users_flow_map {
         remove_entry(text, meta, "annotations", edits);
     } else {
         remove_entry(text, annotations, STATUS_ANNOTATION, edits);

@@ -16,14 +16,17 @@ pub struct LoadedFile {
     pub documents: Vec<Document>,
     /// Diagnostics from reading and parsing.
     pub problems: Vec<Diagnostic>,
+    /// The file began with a UTF-8 byte order mark (not part of `source.text`).
+    pub bom: bool,
 }
 
 /// Turn raw bytes into a loaded file. Never fails: bad input becomes a diagnostic.
 #[must_use]
 pub fn load(id: FileId, name: String, path: Option<std::path::PathBuf>, bytes: Vec<u8>) -> LoadedFile {
+    let bom = bytes.starts_with(b"\xEF\xBB\xBF");
     let (text, early) = decode(id, bytes);
     let source = SourceFile::new(name, path, text);
-    let mut file = LoadedFile { source, documents: Vec::new(), problems: early.into_iter().collect() };
+    let mut file = LoadedFile { source, documents: Vec::new(), problems: early.into_iter().collect(), bom };
     if !file.problems.is_empty() {
         return file;
     }

@@ -105,7 +105,12 @@ impl InputArgs {
     fn options(&self) -> anyhow::Result<Options> {
         let config_path = match &self.config {
             Some(p) => Some(p.clone()),
-            None => std::env::current_dir().ok().and_then(|d| meshlint::config::find(&d)),
+            // Shown relative to the working directory, like every other path.
+            None => std::env::current_dir().ok().and_then(|d| {
+                let found = meshlint::config::find(&d)?;
+                let cwd = std::fs::canonicalize(&d).ok()?;
+                Some(found.strip_prefix(&cwd).map_or_else(|_| found.clone(), std::path::Path::to_path_buf))
+            }),
         };
         let config = match &config_path {
             Some(p) => Config::load(p).with_context(|| format!("{}", p.display()))?,
@@ -387,18 +392,24 @@ fn rewrite(
             }
         };
         render::rewrite_summary(&mut std::io::stderr(), name, change)?;
+        for err in &change.errors {
+            eprintln!("meshlint: error: {name}: {err}");
+            failed = true;
+        }
         let changed = change.changed(&file.source.text);
         would_change |= changed;
+        // A byte order mark is not part of the text: give it back.
+        let new_text = if file.bom { format!("\u{feff}{}", change.new_text) } else { change.new_text.clone() };
         if args.filename.is_some() {
             match &args.output {
-                Some(path) => std::fs::write(path, &change.new_text).with_context(|| format!("{}", path.display()))?,
-                None => out.write_all(change.new_text.as_bytes())?,
+                Some(path) => std::fs::write(path, &new_text).with_context(|| format!("{}", path.display()))?,
+                None => out.write_all(new_text.as_bytes())?,
             }
         } else if args.diff {
             render::unified_diff(out, name, &file.source.text, &change.new_text)?;
         } else if args.write && changed {
             let path = file.source.path.as_deref().context("standard input cannot be rewritten in place")?;
-            inject::write_atomic(path, &change.new_text).with_context(|| name.clone())?;
+            inject::write_atomic(path, &new_text).with_context(|| name.clone())?;
         } else if !args.write && !args.check {
             anyhow::bail!("name one of --write, --diff or --check, or use -f FILE");
         }

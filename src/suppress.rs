@@ -47,6 +47,7 @@ pub fn apply(
     index: &Index<'_>,
     config: &Config,
     config_file: Option<FileId>,
+    default_namespace: &str,
 ) {
     let mut all = Vec::new();
     for (id, file) in files.iter().enumerate() {
@@ -66,7 +67,7 @@ pub fn apply(
             });
         }
     }
-    diagnostics.retain(|d| !suppressed(d, files, index, config, &mut all));
+    diagnostics.retain(|d| !suppressed(d, files, config, default_namespace, &mut all));
     for s in all.iter().filter(|s| targets.get(s.file).copied().unwrap_or(false)) {
         report_unused(s, diagnostics);
     }
@@ -99,11 +100,10 @@ fn report_unused(s: &Suppression, diagnostics: &mut Vec<Diagnostic>) {
 fn suppressed(
     d: &Diagnostic,
     files: &[LoadedFile],
-    index: &Index<'_>,
     config: &Config,
+    default_namespace: &str,
     all: &mut [Suppression],
 ) -> bool {
-    let _ = index;
     let file = d.primary.file;
     let start = d.primary.range.start;
     let line = files[file].source.line_index(start);
@@ -112,7 +112,7 @@ fn suppressed(
         let in_scope = match &s.scope {
             Scope::Line(l) => s.file == file && *l == line,
             Scope::Range(r) => s.file == file && r.contains(&start),
-            Scope::Config(i) => config_matches(&config.ignore[*i], d, files, config),
+            Scope::Config(i) => config_matches(&config.ignore[*i], d, files, config, default_namespace),
         };
         if !in_scope {
             continue;
@@ -131,11 +131,17 @@ fn suppressed(
     hit
 }
 
-fn config_matches(entry: &crate::config::Ignore, d: &Diagnostic, files: &[LoadedFile], config: &Config) -> bool {
+fn config_matches(
+    entry: &crate::config::Ignore,
+    d: &Diagnostic,
+    files: &[LoadedFile],
+    config: &Config,
+    default_namespace: &str,
+) -> bool {
     if !entry.objects.is_empty() {
         let Some(o) = &d.object else { return false };
-        let id =
-            format!("{}/{}/{}", o.kind, o.namespace.as_deref().unwrap_or("default"), o.name.as_deref().unwrap_or(""));
+        let namespace = o.namespace.as_deref().unwrap_or(default_namespace);
+        let id = format!("{}/{namespace}/{}", o.kind, o.name.as_deref().unwrap_or(""));
         if !entry.objects.iter().any(|g| g.is_match(&id)) {
             return false;
         }
@@ -175,8 +181,19 @@ fn comments(id: FileId, file: &LoadedFile, out: &mut Vec<Suppression>) {
         return;
     }
     let source = &file.source;
+    // A `#` line inside a block scalar (a script in a ConfigMap) is text, not a comment.
+    let blocks: Vec<Range<usize>> = file
+        .documents
+        .iter()
+        .flat_map(|d| d.root().descendants())
+        .filter(|n| matches!(n.style(), Some(crate::yaml::Style::Literal | crate::yaml::Style::Folded)))
+        .map(|n| n.span())
+        .collect();
     for line in 0..source.line_count() {
         let range = source.line_range(line);
+        if blocks.iter().any(|b| b.contains(&range.start)) {
+            continue;
+        }
         let content = &text[range.clone()];
         let Some(hash) = comment_start(content) else { continue };
         let comment = &content[hash + 1..];

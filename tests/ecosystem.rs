@@ -486,7 +486,6 @@ fn a_suppression_covers_only_its_own_rule_and_place() {
 }
 
 #[test]
-#[ignore = "src bug: rule levels are applied before suppressions add their unused-suppression findings, so `rules: {unused-suppression: off|error}` has no effect"]
 fn config_levels_apply_to_unused_suppression() {
     let manifest = service("web", None, "name: http # meshlint: ignore[unnamed-service-port]\n    port: 80");
     let off = repo(&[("app.yaml", &manifest), (".meshlint.yaml", "rules:\n  unused-suppression: off\n")]);
@@ -498,7 +497,6 @@ fn config_levels_apply_to_unused_suppression() {
 }
 
 #[test]
-#[ignore = "src bug: `ignore.objects` compares the namespace as written (`default` when absent), not the one objects land in with `--namespace` or the configuration's `namespace:`"]
 fn config_ignore_objects_use_the_effective_namespace() {
     let config = "namespace: shop\nignore:\n  - objects: [\"Service/shop/web\"]\n";
     let dir = repo(&[("app.yaml", &service("web", None, "port: 80")), (".meshlint.yaml", config)]);
@@ -642,7 +640,6 @@ fn config_that_is_not_yaml_is_invalid_config_and_an_unreadable_one_an_error() {
 }
 
 #[test]
-#[ignore = "src bug: the configuration file is also checked as a manifest, so a YAML error in it is reported twice (invalid-config and invalid-yaml)"]
 fn config_that_is_not_yaml_is_reported_once() {
     let dir = broken_config_repo();
     let (_, found) = check_json(dir.path(), &["."]);
@@ -650,7 +647,6 @@ fn config_that_is_not_yaml_is_reported_once() {
 }
 
 #[test]
-#[ignore = "src bug: a discovered configuration is shown by its absolute path, so GitHub annotations and SARIF results on it do not resolve against the repository"]
 fn a_discovered_config_is_shown_relative_to_the_working_directory() {
     let dir =
         repo(&[("app.yaml", &service("web", None, "name: http\n    port: 80")), (".meshlint.yaml", "profil: x\n")]);

@@ -526,37 +526,31 @@ fn indentation_of_inserted_text_follows_the_file() {
 const EDGE: &str = "fixtures/inject/edge";
 
 #[test]
-#[ignore = "src bug: a keep-chomped (`|+`) block scalar ending the last container loses its trailing blank lines (the sidecar is inserted between the scalar and them)"]
 fn keep_chomped_block_scalar_keeps_its_value() {
     check_layout(&format!("{EDGE}/keep-block-scalar.yaml"), true, 1);
 }
 
 #[test]
-#[ignore = "src bug: uninject removes a user's `annotations: {}` along with the status annotation injected into it"]
 fn empty_annotations_map_survives_inject_and_uninject() {
     check_layout(&format!("{EDGE}/empty-annotations.yaml"), false, 1);
 }
 
 #[test]
-#[ignore = "src bug: lines inserted into a file with lone CR line breaks end with LF"]
 fn lone_cr_line_breaks_are_kept() {
     check_layout(&format!("{EDGE}/cr-only.yaml"), true, 1);
 }
 
 #[test]
-#[ignore = "src bug: `volumes:` with an empty (null) value is not rewritten, silently (exit 0), while audit and kube-inject inject it"]
 fn null_volumes_is_injected() {
     check_layout(&format!("{EDGE}/null-volumes.yaml"), true, 1);
 }
 
 #[test]
-#[ignore = "src bug: a pod template without `metadata` is not rewritten, silently (exit 0), while audit and kube-inject inject it"]
 fn template_without_metadata_is_injected() {
     check_layout(&format!("{EDGE}/no-template-metadata.yaml"), true, 1);
 }
 
 #[test]
-#[ignore = "src bug: --write drops a UTF-8 byte order mark, so inject then uninject does not give back the file"]
 fn byte_order_mark_is_kept_by_write() {
     let source = format!("{EDGE}/bom.yaml");
     let original = std::fs::read(root().join(&source)).expect("fixture");
