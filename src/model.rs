@@ -402,9 +402,14 @@ fn mark_kustomize_patches(files: &[LoadedFile], objects: &mut [Object<'_>]) {
     if patch_files.is_empty() {
         return;
     }
+    let is_patch: Vec<bool> = files
+        .iter()
+        .map(|f| {
+            f.source.path.as_ref().and_then(|p| std::fs::canonicalize(p).ok()).is_some_and(|p| patch_files.contains(&p))
+        })
+        .collect();
     for object in objects {
-        let path = files[object.file].source.path.as_ref().and_then(|p| std::fs::canonicalize(p).ok());
-        if path.is_some_and(|p| patch_files.contains(&p)) {
+        if is_patch[object.file] {
             object.partial = true;
         }
     }
@@ -450,6 +455,10 @@ fn object_of<'a>(node: NodeRef<'a>, file: FileId, doc: usize, default_ns: &'a st
 
 /// Whether a `$patch` (or other `$`-directive) key appears anywhere in the object.
 fn has_patch_directive(node: NodeRef<'_>) -> bool {
+    // Fast path: no scalar of the document mentions a directive.
+    if !node.document().mentions("$patch") && !node.document().mentions("$setElementOrder") {
+        return false;
+    }
     node.descendants().iter().any(|n| {
         n.entries()
             .any(|(k, _)| k.scalar().is_some_and(|k| k.starts_with("$patch") || k.starts_with("$setElementOrder")))

@@ -229,13 +229,14 @@ impl<'i> Offsets<'i> {
         if self.ascii {
             return char_index.min(self.chunk.len());
         }
-        let (mut c, mut b) = self.cursor.get();
-        if char_index < c {
-            (c, b) = (0, 0);
-        }
-        let rest = &self.chunk[b..];
-        let step = rest.char_indices().nth(char_index - c).map_or(rest.len(), |(i, _)| i);
-        let byte = b + step;
+        let (c, b) = self.cursor.get();
+        let byte = if char_index >= c {
+            let rest = &self.chunk[b..];
+            b + rest.char_indices().nth(char_index - c).map_or(rest.len(), |(i, _)| i)
+        } else {
+            // Walk back from the cursor: lookups step back only a little.
+            self.chunk[..b].char_indices().nth_back(c - char_index - 1).map_or(0, |(i, _)| i)
+        };
         self.cursor.set((char_index, byte));
         byte
     }
@@ -518,6 +519,12 @@ impl Document {
     #[must_use]
     pub fn span(&self) -> Range<usize> {
         self.start as usize..self.end as usize
+    }
+
+    /// Whether any scalar of the document (key or value) contains `text`.
+    #[must_use]
+    pub fn mentions(&self, text: &str) -> bool {
+        self.strings.contains(text)
     }
 
     /// Number of nodes, aliases counted once.
