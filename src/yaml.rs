@@ -833,6 +833,16 @@ mod tests {
     }
 
     #[test]
+    fn quoted_scalars_after_non_ascii_text_have_byte_spans() {
+        let text = "a: \"é\"\nb: 'ü' # ö\nc: \"ok\"\n";
+        let s = parse_stream(text);
+        let root = s.documents[0].root();
+        assert_eq!(&text[root.get("a").unwrap().span()], "\"é\"");
+        assert_eq!(&text[root.get("b").unwrap().span()], "'ü'");
+        assert_eq!(&text[root.get("c").unwrap().span()], "\"ok\"");
+    }
+
+    #[test]
     fn non_ascii_offsets_are_bytes() {
         let text = "a: \"héllo wörld\"\nb: ok\n";
         let s = parse_stream(text);
