@@ -143,11 +143,17 @@ pub fn audit(options: &Options) -> Audit {
     };
     let mut rows = Vec::new();
     let mut summary = Summary::default();
-    for (_, object) in index.canonical() {
-        let Some(template) = PodTemplate::of(object) else { continue };
-        if !loaded.targets[object.file] {
+    for (i, object) in index.objects.iter().enumerate() {
+        // One row per object: its first whole definition among the named files (a copy
+        // in a context file that sorts first does not hide it).
+        if object.partial || !loaded.targets[object.file] {
             continue;
         }
+        let named = |o: usize| !index.objects[o].partial && loaded.targets[index.objects[o].file];
+        if index.other_definitions(i).any(|o| o < i && named(o)) {
+            continue;
+        }
+        let Some(template) = PodTemplate::of(object) else { continue };
         let d = decider.decide(object, &template);
         let (path, line) = place(files, object.file, object.kind_span().start);
         match d.outcome {

@@ -102,13 +102,10 @@ impl Profile {
     /// well-known TCP ports count as TCP; anything else is auto-detected.
     fn classify_modern(self, port: &ServicePort<'_>) -> PortClass {
         let known = |p: &str| self.protocols().contains(&p);
-        if let Some(app) = port.app_protocol.and_then(|a| a.scalar()) {
-            let lower = app.to_ascii_lowercase();
-            return if known(&lower) {
-                PortClass::Protocol
-            } else {
-                PortClass::Unknown { prefix: app.to_owned(), suggestion: None }
-            };
+        // `appProtocol` replaces the name (Kubernetes' `kubernetes.io/h2c`, `ws`, `wss`
+        // included), and istioctl analyze does not judge the name of such a port.
+        if port.app_protocol.and_then(|a| a.scalar()).is_some_and(|a| !a.is_empty()) {
+            return PortClass::Protocol;
         }
         let number = port.port.and_then(|p| p.as_i64());
         let well_known = number.is_some_and(|n| [25, 53, 3306, 27017].contains(&n));

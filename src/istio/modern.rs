@@ -71,6 +71,8 @@ pub fn read_value(raw: &str, version: Version) -> Value {
     }
     match raw.to_ascii_lowercase().as_str() {
         "y" | "yes" | "true" | "on" => Value::Yes,
+        // An empty value falls back to the defaults, as no value does.
+        "" => Value::Unset,
         _ => Value::No,
     }
 }
@@ -254,11 +256,14 @@ impl ModernConfig {
     }
 
     /// The policy as istiod reads it: `enabled`, `disabled`, anything else never injects.
+    /// The policy as istiod reads it: `enabled`, `disabled`, and anything else `Off`,
+    /// under which nothing is injected whatever the pod says.
     fn policy(&self) -> (Policy, Option<&Source>) {
         match &self.policy {
             None => (Policy::Enabled, None),
             Some((p, s)) if p == "enabled" => (Policy::Enabled, s.as_ref()),
-            Some((_, s)) => (Policy::Disabled, s.as_ref()),
+            Some((p, s)) if p == "disabled" => (Policy::Disabled, s.as_ref()),
+            Some((_, s)) => (Policy::Off, s.as_ref()),
         }
     }
 }
@@ -330,6 +335,15 @@ pub fn decide(config: &ModernConfig, object: &Object<'_>, template: &PodTemplate
     }
     if IGNORED_NAMESPACES.contains(&ns) {
         return d(NotInjected, Reason::ExemptNamespace, format!("istiod never injects namespace `{ns}`"), None);
+    }
+    if let (Policy::Off, s) = config.policy() {
+        let raw = config.policy.as_ref().map_or("", |(p, _)| p.as_str());
+        return d(
+            NotInjected,
+            Reason::PolicyOff,
+            format!("the injection policy `{raw}` is neither `enabled` nor `disabled`: istiod injects nothing"),
+            source_label(s, "policy"),
+        );
     }
     let annotation = template.annotations().and_then(|a| a.get_entry(INJECT_LABEL)).and_then(|(k, v)| {
         Some((v.scalar()?.to_owned(), Label::new(file, k.span().start..v.span().end, "inject annotation")))

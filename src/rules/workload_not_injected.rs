@@ -35,6 +35,9 @@ pub fn check(cx: &Context<'_>, sink: &mut Sink) {
                 Reason::NamespaceExcluded => "label the namespace `istio-injection=enabled` if its workloads belong in the mesh",
                 Reason::RevisionUnknown => "use an installed revision or tag (see `--revision`), or install that revision",
                 Reason::NeverInjectSelector => "narrow `neverInjectSelector` in the `istio-sidecar-injector` ConfigMap",
+                Reason::PolicyDisabled if cx.profile == Profile::Modern => {
+                    "add the label `sidecar.istio.io/inject: \"true\"` to the pod template's metadata"
+                }
                 Reason::PolicyDisabled => "add the annotation `sidecar.istio.io/inject: \"true\"` to the workload's metadata",
                 Reason::HostNetwork => "drop `hostNetwork: true` if the workload belongs in the mesh",
                 _ => "fix the injection configuration so that the workload's namespace is watched",
