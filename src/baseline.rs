@@ -28,9 +28,14 @@ struct File {
 
 /// Give every diagnostic its fingerprint.
 pub fn fingerprint(diagnostics: &mut [Diagnostic], files: &[LoadedFile], index: &Index<'_>) {
+    // Objects are in file order, and within a file in text order: find each finding's
+    // object by binary search.
+    let by_file: Vec<usize> = (0..=files.len()).map(|f| index.objects.partition_point(|o| o.file < f)).collect();
     for d in diagnostics {
         let start = d.primary.range.start;
-        let object = index.objects.iter().rev().find(|o| o.file == d.primary.file && o.node.span().contains(&start));
+        let in_file = &index.objects[by_file[d.primary.file]..by_file[d.primary.file + 1]];
+        let candidate = in_file.partition_point(|o| o.node.span().start <= start);
+        let object = candidate.checked_sub(1).map(|i| &in_file[i]).filter(|o| o.node.span().contains(&start));
         d.fingerprint = Some(match object {
             Some(o) => format!(
                 "{}|{}/{}/{}|{}",

@@ -174,6 +174,7 @@ fn read_with_context(
     let errors_mutex = Mutex::new(std::mem::take(errors));
     let read: Vec<(Entry, Vec<u8>)> = entries
         .into_par_iter()
+        .with_max_len(8)
         .filter_map(|entry| {
             let bytes = match &entry.path {
                 None => stdin_bytes.clone().unwrap_or_default(),

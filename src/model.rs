@@ -31,6 +31,10 @@ pub struct Object<'a> {
     pub effective_namespace: &'a str,
     /// A patch or fragment (kustomize patch, `$patch` directive), not a whole object.
     pub partial: bool,
+    /// The pod template, for kinds that have one.
+    template: Option<PodTemplate<'a>>,
+    /// `metadata.annotations`, when a mapping.
+    annotations: Option<NodeRef<'a>>,
 }
 
 impl<'a> Object<'a> {
@@ -53,7 +57,7 @@ impl<'a> Object<'a> {
 
     #[must_use]
     pub fn annotations(&self) -> Option<NodeRef<'a>> {
-        self.node.path(&["metadata", "annotations"]).filter(NodeRef::is_map)
+        self.annotations
     }
 
     #[must_use]
@@ -79,34 +83,54 @@ impl<'a> Object<'a> {
     }
 }
 
-/// The pod template of a workload (or a bare Pod), uniform across kinds.
+/// The pod template of a workload (or a bare Pod), uniform across kinds. Its parts are
+/// looked up once, when the object is read, since every rule asks for them.
 #[derive(Debug, Clone, Copy)]
 pub struct PodTemplate<'a> {
     /// The mapping holding `metadata` and `spec` of the pod.
     pub node: NodeRef<'a>,
+    metadata: Option<NodeRef<'a>>,
+    labels: Option<NodeRef<'a>>,
+    annotations: Option<NodeRef<'a>>,
+    spec: Option<NodeRef<'a>>,
 }
 
 impl<'a> PodTemplate<'a> {
     /// The template of an object, when its kind has one.
     #[must_use]
     pub fn of(object: &Object<'a>) -> Option<Self> {
-        let node = match object.kind {
-            "Pod" => object.node,
-            "CronJob" => object.node.path(&["spec", "jobTemplate", "spec", "template"])?,
-            k if TEMPLATE_KINDS.contains(&k) => object.node.path(&["spec", "template"])?,
+        object.template
+    }
+
+    /// Read the template of an object of `kind` whose mapping is `object`.
+    fn read(object: NodeRef<'a>, kind: &str) -> Option<Self> {
+        let node = match kind {
+            "Pod" => object,
+            "CronJob" => object.path(&["spec", "jobTemplate", "spec", "template"])?,
+            k if TEMPLATE_KINDS.contains(&k) => object.path(&["spec", "template"])?,
             _ => return None,
         };
-        node.is_map().then_some(Self { node })
+        if !node.is_map() {
+            return None;
+        }
+        let metadata = node.get("metadata");
+        Some(Self {
+            node,
+            metadata,
+            labels: metadata.and_then(|m| m.get("labels")).filter(NodeRef::is_map),
+            annotations: metadata.and_then(|m| m.get("annotations")).filter(NodeRef::is_map),
+            spec: node.get("spec").filter(NodeRef::is_map),
+        })
     }
 
     #[must_use]
     pub fn metadata(&self) -> Option<NodeRef<'a>> {
-        self.node.get("metadata")
+        self.metadata
     }
 
     #[must_use]
     pub fn labels(&self) -> Option<NodeRef<'a>> {
-        self.node.path(&["metadata", "labels"]).filter(NodeRef::is_map)
+        self.labels
     }
 
     /// Where to point a finding about the pod's labels: the labels, else the pod's
@@ -124,12 +148,12 @@ impl<'a> PodTemplate<'a> {
 
     #[must_use]
     pub fn annotations(&self) -> Option<NodeRef<'a>> {
-        self.node.path(&["metadata", "annotations"]).filter(NodeRef::is_map)
+        self.annotations
     }
 
     #[must_use]
     pub fn spec(&self) -> Option<NodeRef<'a>> {
-        self.node.get("spec").filter(NodeRef::is_map)
+        self.spec
     }
 
     /// Containers (`spec.containers`), in order.
@@ -256,15 +280,21 @@ impl<'a> Index<'a> {
     /// Build the index of every object in `files`, in file and document order.
     #[must_use]
     pub fn build(files: &'a [LoadedFile], options: &'a ModelOptions) -> Self {
-        let mut objects = Vec::new();
-        let mut documents = 0;
-        for (file_id, file) in files.iter().enumerate() {
-            for (doc_id, doc) in file.documents.iter().enumerate() {
-                documents += 1;
-                let root = doc.root();
-                collect_objects(root, file_id, doc_id, &options.namespace, &mut objects);
-            }
-        }
+        use rayon::prelude::*;
+        let documents = files.iter().map(|f| f.documents.len()).sum();
+        // Files in parallel; the result keeps file and document order.
+        let objects: Vec<Object<'a>> = files
+            .par_iter()
+            .enumerate()
+            .flat_map_iter(|(file_id, file)| {
+                let mut out = Vec::new();
+                for (doc_id, doc) in file.documents.iter().enumerate() {
+                    collect_objects(doc.root(), file_id, doc_id, &options.namespace, &mut out);
+                }
+                out
+            })
+            .collect();
+        let mut objects = objects;
         let mut by_namespace: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
         for (i, o) in objects.iter().enumerate() {
             by_namespace.entry(o.effective_namespace).or_default().push(i);
@@ -450,6 +480,8 @@ fn object_of<'a>(node: NodeRef<'a>, file: FileId, doc: usize, default_ns: &'a st
         namespace,
         effective_namespace: namespace.unwrap_or(default_ns),
         partial: false,
+        template: PodTemplate::read(node, kind),
+        annotations: metadata.and_then(|m| m.get("annotations")).filter(NodeRef::is_map),
     })
 }
 

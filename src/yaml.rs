@@ -45,12 +45,16 @@ pub enum NodeKind {
         tag: Option<Box<str>>,
     },
     Seq {
-        items: Vec<NodeId>,
+        /// Range of the items in the document's `children`.
+        first: u32,
+        len: u32,
         /// Written as `[...]`.
         flow: bool,
     },
     Map {
-        entries: Vec<(NodeId, NodeId)>,
+        /// Range of the entries in the document's `children`, as key, value, key, ...
+        first: u32,
+        len: u32,
         /// Written as `{...}`.
         flow: bool,
     },
@@ -78,6 +82,8 @@ impl Node {
 #[derive(Debug, Clone)]
 pub struct Document {
     nodes: Vec<Node>,
+    /// Children of every collection, back to back (see `NodeKind`).
+    children: Vec<NodeId>,
     strings: String,
     root: NodeId,
     /// Byte range of the document, from its `---` (or first content) to its end.
@@ -269,14 +275,21 @@ fn to_u32(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
-enum Open {
-    Seq { id: NodeId, items: Vec<NodeId>, flow: bool, anchor: usize },
-    Map { id: NodeId, entries: Vec<(NodeId, NodeId)>, pending_key: Option<NodeId>, flow: bool, anchor: usize },
+/// A collection being read: its children so far sit at `scratch[mark..]`.
+struct Open {
+    id: NodeId,
+    mark: usize,
+    map: bool,
+    flow: bool,
+    anchor: usize,
 }
 
 struct Builder<'a> {
     offsets: &'a Offsets<'a>,
     nodes: Vec<Node>,
+    children: Vec<NodeId>,
+    /// Children of the open collections, innermost last.
+    scratch: Vec<NodeId>,
     /// Every scalar value of the document, back to back.
     strings: String,
     stack: Vec<Open>,
@@ -294,58 +307,75 @@ impl Builder<'_> {
 
     /// Attach a finished node to its parent (or make it the root).
     fn attach(&mut self, id: NodeId) {
-        match self.stack.last_mut() {
-            None => self.root = Some(id),
-            Some(Open::Seq { items, .. }) => items.push(id),
-            Some(Open::Map { entries, pending_key, .. }) => match pending_key.take() {
-                None => *pending_key = Some(id),
-                Some(key) => entries.push((key, id)),
-            },
+        if self.stack.is_empty() {
+            self.root = Some(id);
+        } else {
+            self.scratch.push(id);
         }
     }
 
     fn close(&mut self, dups: &mut Vec<DuplicateKey>) {
         let Some(open) = self.stack.pop() else { return };
-        let (id, anchor, kind) = match open {
-            Open::Seq { id, items, flow, anchor } => (id, anchor, NodeKind::Seq { items, flow }),
-            Open::Map { id, entries, flow, anchor, .. } => {
-                self.find_duplicates(&entries, dups);
-                (id, anchor, NodeKind::Map { entries, flow })
+        let mut end = None;
+        if let Some(&last) = self.scratch[open.mark..].last() {
+            end = Some(self.nodes[last as usize].end);
+        }
+        let first = to_u32(self.children.len());
+        // A mapping left with a key and no value (an error the parser reports) keeps
+        // whole pairs only.
+        let mut count = self.scratch.len() - open.mark;
+        if open.map {
+            count -= count % 2;
+            if count >= 4 {
+                self.find_duplicates(&self.scratch[open.mark..open.mark + count], dups);
             }
+        }
+        self.children.extend_from_slice(&self.scratch[open.mark..open.mark + count]);
+        self.scratch.truncate(open.mark);
+        let len = to_u32(if open.map { count / 2 } else { count });
+        let kind = if open.map {
+            NodeKind::Map { first, len, flow: open.flow }
+        } else {
+            NodeKind::Seq { first, len, flow: open.flow }
         };
-        let end = match &kind {
-            NodeKind::Seq { items, .. } => items.last().map(|&i| self.nodes[i as usize].end),
-            NodeKind::Map { entries, .. } => entries.last().map(|&(_, v)| self.nodes[v as usize].end),
-            _ => None,
-        };
-        let node = &mut self.nodes[id as usize];
+        let node = &mut self.nodes[open.id as usize];
         if let Some(end) = end {
             node.end = node.end.max(end);
         }
         node.kind = kind;
-        if anchor != 0 {
-            self.anchors.insert(anchor, id);
+        if open.anchor != 0 {
+            self.anchors.insert(open.anchor, open.id);
         }
-        self.attach(id);
+        self.attach(open.id);
     }
 
-    fn find_duplicates(&self, entries: &[(NodeId, NodeId)], dups: &mut Vec<DuplicateKey>) {
+    /// Report keys written twice. `pairs` is key, value, key, value...
+    fn find_duplicates(&self, pairs: &[NodeId], dups: &mut Vec<DuplicateKey>) {
         let key_of = |k: NodeId| match &self.nodes[k as usize].kind {
             NodeKind::Scalar { value, .. } => Some(&self.strings[value.0 as usize..value.1 as usize]),
             _ => None,
         };
-        let mut seen: HashMap<&str, NodeId> = HashMap::new();
-        for &(k, _) in entries {
-            let Some(text) = key_of(k) else { continue };
-            if text == "<<" {
-                continue;
+        let keys = || pairs.iter().step_by(2).filter_map(|&k| Some((k, key_of(k)?))).filter(|(_, t)| *t != "<<");
+        let mut report = |first: NodeId, second: NodeId, text: &str| {
+            dups.push(DuplicateKey {
+                key: text.to_owned(),
+                first: self.nodes[first as usize].span(),
+                second: self.nodes[second as usize].span(),
+            });
+        };
+        if pairs.len() <= 32 {
+            // Small mappings (nearly all): compare pairwise, no allocation, no hashing.
+            for (i, (k, text)) in keys().enumerate() {
+                if let Some((first, _)) = keys().take(i).find(|(_, t)| *t == text) {
+                    report(first, k, text);
+                }
             }
+            return;
+        }
+        let mut seen: HashMap<&str, NodeId> = HashMap::with_capacity(pairs.len() / 2);
+        for (k, text) in keys() {
             if let Some(&first) = seen.get(text) {
-                dups.push(DuplicateKey {
-                    key: text.to_owned(),
-                    first: self.nodes[first as usize].span(),
-                    second: self.nodes[k as usize].span(),
-                });
+                report(first, k, text);
             } else {
                 seen.insert(text, k);
             }
@@ -399,6 +429,8 @@ fn parse_chunk(chunk: &str, base: usize, insertions: &[(usize, usize)], out: &mu
     let mut b = Builder {
         offsets: &offsets,
         nodes: Vec::new(),
+        children: Vec::new(),
+        scratch: Vec::new(),
         strings: String::new(),
         stack: Vec::new(),
         anchors: HashMap::new(),
@@ -426,6 +458,8 @@ fn handle_event(b: &mut Builder<'_>, event: Event<'_>, span: Span, out: &mut Str
     match event {
         Event::DocumentStart(_) => {
             b.nodes.clear();
+            b.children.clear();
+            b.scratch.clear();
             b.strings.clear();
             b.anchors.clear();
             b.root = None;
@@ -434,9 +468,11 @@ fn handle_event(b: &mut Builder<'_>, event: Event<'_>, span: Span, out: &mut Str
         Event::DocumentEnd => {
             if let Some(root) = b.root.take() {
                 let nodes = std::mem::take(&mut b.nodes);
+                let children = std::mem::take(&mut b.children);
                 let strings = std::mem::take(&mut b.strings);
                 let end = end.max(nodes[root as usize].end as usize);
-                out.documents.push(Document { nodes, strings, root, start: to_u32(b.doc_start), end: to_u32(end) });
+                let (start, end) = (to_u32(b.doc_start), to_u32(end));
+                out.documents.push(Document { nodes, children, strings, root, start, end });
             }
         }
         Event::Scalar(value, style, anchor, tag) => {
@@ -484,17 +520,12 @@ fn handle_event(b: &mut Builder<'_>, event: Event<'_>, span: Span, out: &mut Str
                 });
             }
             let flow = end > start;
-            let is_seq = matches!(event, Event::SequenceStart(..));
-            let placeholder = NodeKind::Seq { items: Vec::new(), flow };
-            let id = b.push_node(placeholder, start, end);
-            b.stack.push(if is_seq {
-                Open::Seq { id, items: Vec::new(), flow, anchor }
-            } else {
-                Open::Map { id, entries: Vec::new(), pending_key: None, flow, anchor }
-            });
+            let map = matches!(event, Event::MappingStart(..));
+            let id = b.push_node(NodeKind::Seq { first: 0, len: 0, flow }, start, end);
+            b.stack.push(Open { id, mark: b.scratch.len(), map, flow, anchor });
         }
         Event::SequenceEnd | Event::MappingEnd => {
-            if let Some(Open::Seq { id, flow: true, .. } | Open::Map { id, flow: true, .. }) = b.stack.last() {
+            if let Some(Open { id, flow: true, .. }) = b.stack.last() {
                 let id = *id as usize;
                 b.nodes[id].end = b.nodes[id].end.max(to_u32(end));
             }
@@ -519,6 +550,14 @@ impl Document {
     #[must_use]
     pub fn span(&self) -> Range<usize> {
         self.start as usize..self.end as usize
+    }
+
+    /// The key, value, key, value... ids of a mapping (empty for anything else).
+    fn pairs(&self, node: &Node) -> &[NodeId] {
+        match node.kind {
+            NodeKind::Map { first, len, .. } => &self.children[first as usize..(first + 2 * len) as usize],
+            _ => &[],
+        }
     }
 
     /// Whether any scalar of the document (key or value) contains `text`.
@@ -664,18 +703,14 @@ impl<'d> NodeRef<'d> {
     /// The entries of a mapping (key, value), aliases resolved.
     pub fn entries(self) -> impl Iterator<Item = (NodeRef<'d>, NodeRef<'d>)> + 'd {
         let doc = self.doc;
-        let entries: &'d [(NodeId, NodeId)] = match &self.raw().kind {
-            NodeKind::Map { entries, .. } => entries,
-            _ => &[],
-        };
-        entries.iter().map(move |&(k, v)| (doc.node(k), doc.node(v)))
+        doc.pairs(self.raw()).chunks_exact(2).map(move |kv| (doc.node(kv[0]), doc.node(kv[1])))
     }
 
     /// The items of a sequence, aliases resolved.
     pub fn items(self) -> impl Iterator<Item = NodeRef<'d>> + 'd {
         let doc = self.doc;
-        let items: &'d [NodeId] = match &self.raw().kind {
-            NodeKind::Seq { items, .. } => items,
+        let items: &'d [NodeId] = match self.raw().kind {
+            NodeKind::Seq { first, len, .. } => &doc.children[first as usize..(first + len) as usize],
             _ => &[],
         };
         items.iter().map(move |&i| doc.node(i))
@@ -690,13 +725,23 @@ impl<'d> NodeRef<'d> {
     /// The key node and value of a mapping key (the last one when a key repeats).
     #[must_use]
     pub fn get_entry(&self, key: &str) -> Option<(NodeRef<'d>, NodeRef<'d>)> {
-        let NodeKind::Map { entries, .. } = &self.raw().kind else {
-            return None;
+        let doc = self.doc;
+        let pairs = doc.pairs(self.raw());
+        // The hot path of every rule: compare lengths before text, resolve no alias
+        // unless a key is one.
+        let matches = |k: NodeId| {
+            let node = match doc.nodes[k as usize].kind {
+                NodeKind::Alias(target) => &doc.nodes[target as usize],
+                _ => &doc.nodes[k as usize],
+            };
+            match node.kind {
+                NodeKind::Scalar { value: (from, to), .. } => {
+                    (to - from) as usize == key.len() && &doc.strings[from as usize..to as usize] == key
+                }
+                _ => false,
+            }
         };
-        entries.iter().rev().find_map(|&(k, v)| {
-            let k = self.doc.node(k);
-            (k.scalar() == Some(key)).then(|| (k, self.doc.node(v)))
-        })
+        pairs.chunks_exact(2).rev().find(|kv| matches(kv[0])).map(|kv| (doc.node(kv[0]), doc.node(kv[1])))
     }
 
     /// This node and every node below it, each node once (an alias's target is visited
