@@ -499,3 +499,7 @@ impl Progress {
         }
     }
 }
+
+/// mimalloc: the YAML tree is many small allocations made and read by several threads.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
