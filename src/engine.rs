@@ -193,11 +193,17 @@ fn read_with_context(
     errors.sort();
     // Ids are positions among the files actually read.
     let targets = read.iter().map(|(e, _)| e.target).collect();
-    let files = read
+    // One task per file, largest first: a few large files (CRDs) must not end up on one
+    // thread at the end of the run. Ids stay the files' positions in name order.
+    let mut jobs: Vec<(usize, Entry, Vec<u8>)> = read.into_iter().enumerate().map(|(id, (e, b))| (id, e, b)).collect();
+    jobs.sort_by_key(|(id, _, bytes)| (std::cmp::Reverse(bytes.len()), *id));
+    let mut loaded: Vec<(usize, LoadedFile)> = jobs
         .into_par_iter()
-        .enumerate()
-        .map(|(id, (entry, bytes))| load::load(id, entry.name, entry.path, bytes))
+        .with_max_len(1)
+        .map(|(id, entry, bytes)| (id, load::load(id, entry.name, entry.path, bytes)))
         .collect();
+    loaded.sort_unstable_by_key(|(id, _)| *id);
+    let files = loaded.into_iter().map(|(_, f)| f).collect();
     (files, targets)
 }
 
