@@ -309,7 +309,8 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    // Buffered: a report can be thousands of lines; each `flush` below ends a report.
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
     match cli.command {
         Command::Check(args) => check(&args, &mut out),
         Command::Audit(args) => {

@@ -2,7 +2,33 @@
 //! workloads, the Service view, and the index across all files that cross-file rules
 //! query. Shared helpers for rules live here, not in the rules.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// A small, fast, non-cryptographic hasher (the Fx hash of rustc) for the index's maps
+/// of short keys built on every run; inputs are files, not adversaries.
+#[derive(Default, Clone, Copy)]
+struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (self.0.rotate_left(5) ^ n as u64).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type HashMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<FxHasher>>;
 use std::ops::Range;
 
 use crate::diag::ObjectRef;
@@ -357,8 +383,8 @@ impl<'a> Index<'a> {
 
 impl<'a> Selection<'a> {
     fn build(index: &Index<'a>) -> Self {
-        let mut selectors = HashMap::new();
-        let mut frequency: HashMap<(&str, &str, &str), usize> = HashMap::new();
+        let mut selectors = HashMap::default();
+        let mut frequency: HashMap<(&str, &str, &str), usize> = HashMap::default();
         for (i, object) in index.canonical() {
             let Some(service) = Service::of(object) else { continue };
             let pairs: Vec<_> = service.selector_pairs().collect();
@@ -370,7 +396,7 @@ impl<'a> Selection<'a> {
             }
             selectors.insert(i, pairs);
         }
-        let mut by_pair: HashMap<_, Vec<usize>> = HashMap::new();
+        let mut by_pair: HashMap<_, Vec<usize>> = HashMap::default();
         let mut ids: Vec<usize> = selectors.keys().copied().collect();
         ids.sort_unstable();
         for i in ids {
@@ -390,7 +416,7 @@ impl<'a> Selection<'a> {
 /// objects stand alone.
 fn group_identities(objects: &[Object<'_>]) -> (Vec<usize>, Vec<Vec<usize>>) {
     let mut groups: Vec<Vec<usize>> = Vec::new();
-    let mut by_identity = HashMap::new();
+    let mut by_identity = HashMap::default();
     let mut group_of = Vec::with_capacity(objects.len());
     for (i, o) in objects.iter().enumerate() {
         let group = if o.partial || o.name.is_none() { None } else { by_identity.get(&o.identity()).copied() };

@@ -810,11 +810,17 @@ pub fn resolve_plain(value: &str) -> ScalarType {
 
 /// Integer in YAML 1.1 notation (`0x1F`, `0o17`/`017`, `0b101`, `1_000`, `+5`).
 fn parse_int(value: &str) -> Option<i64> {
-    let plain: String = value.chars().filter(|&c| c != '_').collect();
+    let owned;
+    let plain = if value.contains('_') {
+        owned = value.replace('_', "");
+        owned.as_str()
+    } else {
+        value
+    };
     let (neg, digits) = match plain.as_bytes().first()? {
         b'-' => (true, &plain[1..]),
         b'+' => (false, &plain[1..]),
-        _ => (false, plain.as_str()),
+        _ => (false, plain),
     };
     if digits.is_empty() {
         return None;
