@@ -136,7 +136,7 @@ pub fn audit(options: &Options) -> Audit {
     let found = engine::inject_config(options, &loaded, &index);
     let config = &found.config;
     let (profile, profile_reason) = engine::choose_profile(options, &index);
-    let modern = engine::modern_config(options, &loaded, &index);
+    let modern = engine::modern_config(options, &index);
     let decider = match profile {
         Profile::Istio02 => Engine::Initializer(config, Mode::Initializer),
         Profile::Modern => Engine::Modern(&modern),

@@ -349,7 +349,7 @@ pub fn check(options: &Options) -> Report {
         let index = Index::build(files, &model_options);
         let found = inject_config(options, &loaded, &index);
         let (profile, reason) = choose_profile(options, &index);
-        let modern = modern_config(options, &loaded, &index);
+        let modern = modern_config(options, &index);
         let engine = match profile {
             Profile::Istio02 => Engine::Initializer(&found.config, Mode::Initializer),
             Profile::Modern => Engine::Modern(&modern),
@@ -452,8 +452,8 @@ pub fn choose_profile(options: &Options, index: &Index<'_>) -> (Profile, String)
 
 /// The inputs of the modern profile.
 #[must_use]
-pub fn modern_config(options: &Options, loaded: &Loaded, index: &Index<'_>) -> ModernConfig {
-    ModernConfig::discover(&loaded.files, index, options.istio_version, &options.namespace_labels, &options.revisions)
+pub fn modern_config(options: &Options, index: &Index<'_>) -> ModernConfig {
+    ModernConfig::discover(index, options.istio_version, &options.namespace_labels, &options.revisions)
 }
 
 /// Mistakes in the configuration file, as `invalid-config` diagnostics.

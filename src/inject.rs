@@ -325,10 +325,7 @@ fn ensure_entry(
 ) -> Result<(), String> {
     let (head, rest) = path.split_first().expect("non-empty path");
     match map.get(head) {
-        Some(child) if rest.is_empty() => {
-            let _ = child;
-            Err(format!("`{head}` is already set"))
-        }
+        Some(_) if rest.is_empty() => Err(format!("`{head}` is already set")),
         Some(child) if child.is_map() && (child.is_flow() || child.entries().next().is_some()) => {
             ensure_entry(text, child, rest, value, layout, edits)
         }
@@ -777,11 +774,12 @@ pub struct Rewrite {
     pub errors: Vec<String>,
 }
 
-/// The settings of an injection: parameters from the configuration, then `overrides`;
-/// mesh values from `mesh`, else the `istio` ConfigMap found, else the 0.2.6 install's.
+/// Changes to the parameters made by flags, applied over the configuration's `params`.
 pub type ParamOverrides<'a> = &'a dyn Fn(&mut Params);
 
-/// Rewrite every target file of `options`.
+/// Rewrite every target file of `options`. Injection takes its parameters from the
+/// configuration, then `overrides`; its mesh values from `mesh`, else the `istio`
+/// ConfigMap found, else the 0.2.6 install's.
 #[must_use]
 pub fn rewrite(
     options: &crate::engine::Options,
@@ -799,7 +797,7 @@ pub fn rewrite(
             let mut s = (**s).clone();
             s.params = Params::from_config(&found.config);
             overrides(&mut s.params);
-            s.mesh = mesh.cloned().or_else(|| Mesh::discover(files, &index)).unwrap_or_default();
+            s.mesh = mesh.cloned().or_else(|| Mesh::discover(&index)).unwrap_or_default();
             Some(s)
         }
         Direction::Uninject => None,

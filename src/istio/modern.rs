@@ -8,7 +8,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::diag::Label;
 use crate::istio::config::{Policy, Source};
 use crate::istio::decide::{Decision, Outcome, PROXY_CONTAINER, Reason, STATUS_ANNOTATION};
-use crate::load::LoadedFile;
 use crate::model::{Index, Object, PodTemplate};
 use crate::yaml::{self, NodeRef};
 
@@ -159,13 +158,11 @@ impl ModernConfig {
     /// `--revision` values.
     #[must_use]
     pub fn discover(
-        files: &[LoadedFile],
         index: &Index<'_>,
         version: Version,
         extra_labels: &[(String, String, String)],
         revisions: &[String],
     ) -> Self {
-        let _ = files;
         let mut c = ModernConfig {
             version,
             namespaces: BTreeMap::new(),

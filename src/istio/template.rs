@@ -3,7 +3,6 @@
 //! rewriter renders in the file's own style. Nothing here knows about text.
 
 use crate::istio::config::InjectConfig;
-use crate::load::LoadedFile;
 use crate::model::Index;
 use crate::yaml::{self, NodeRef};
 
@@ -228,8 +227,7 @@ impl Mesh {
 
     /// The `istio` ConfigMap of `istio-system` among the objects, if any.
     #[must_use]
-    pub fn discover(files: &[LoadedFile], index: &Index<'_>) -> Option<Self> {
-        let _ = files;
+    pub fn discover(index: &Index<'_>) -> Option<Self> {
         let object = index.objects.iter().find(|o| {
             o.kind == "ConfigMap" && o.name == Some("istio") && o.namespace == Some("istio-system") && !o.partial
         })?;

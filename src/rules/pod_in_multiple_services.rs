@@ -2,21 +2,25 @@
 
 use super::{Context, Sink};
 use crate::diag::Label;
-use crate::model::{PodTemplate, Service};
+use crate::model::{Object, PodTemplate, Service};
+
+/// Canonical workloads in mesh scope whose pods two or more Services select, with those
+/// Services.
+fn shared_pods<'c, 'a>(
+    cx: &'c Context<'a>,
+) -> impl Iterator<Item = (usize, &'c Object<'a>, PodTemplate<'a>, Vec<usize>)> + 'c {
+    cx.index.canonical().filter_map(|(i, object)| {
+        let template = PodTemplate::of(object).filter(|_| cx.in_mesh_scope(object))?;
+        let services = cx.index.selecting_services(object.effective_namespace, &template);
+        (services.len() >= 2).then_some((i, object, template, services))
+    })
+}
 
 pub fn check(cx: &Context<'_>, sink: &mut Sink) {
     if !cx.profile.single_service_only() {
         return modern(cx, sink);
     }
-    for (i, object) in cx.index.canonical() {
-        let Some(template) = PodTemplate::of(object) else { continue };
-        if !cx.in_mesh_scope(object) {
-            continue;
-        }
-        let services = cx.index.selecting_services(object.effective_namespace, &template);
-        if services.len() < 2 {
-            continue;
-        }
+    for (i, object, template, services) in shared_pods(cx) {
         let names: Vec<String> =
             services.iter().map(|&s| format!("`{}`", cx.index.objects[s].name.unwrap_or(""))).collect();
         let d = sink.report(
@@ -49,15 +53,7 @@ pub fn check(cx: &Context<'_>, sink: &mut Sink) {
 /// with different protocols (IST0116) or one target port under different port numbers
 /// (IST0137).
 fn modern(cx: &Context<'_>, sink: &mut Sink) {
-    for (i, object) in cx.index.canonical() {
-        let Some(template) = PodTemplate::of(object) else { continue };
-        if !cx.in_mesh_scope(object) {
-            continue;
-        }
-        let services = cx.index.selecting_services(object.effective_namespace, &template);
-        if services.len() < 2 {
-            continue;
-        }
+    for (i, object, template, services) in shared_pods(cx) {
         // (service, port number, protocol, target port, port node)
         let mut ports = Vec::new();
         for &s in &services {
