@@ -8,7 +8,7 @@ use std::ops::Range;
 
 use crate::istio::config::InjectConfig;
 use crate::istio::decide::{self, Decision, Mode, Outcome, STATUS_ANNOTATION};
-use crate::istio::template::{self, INIT_CONTAINERS, Mesh, Params, Sidecar, VOLUMES, Val};
+use crate::istio::template::{self, Mesh, Params, Sidecar, Val};
 use crate::load::{self, LoadedFile};
 use crate::model::{Index, ModelOptions, Object, PodTemplate};
 use crate::yaml::NodeRef;
@@ -427,6 +427,19 @@ pub fn inject_file(
         let (name, line) = describe(files, object);
         let before = edits.len();
         if decision.outcome == Outcome::Injected {
+            // A name injection adds that the pod already has: the injected pod would be
+            // rejected, and uninjection could not tell the two apart. Refuse the file.
+            if let Some(c) = template::name_conflicts(&template, &settings.params).first() {
+                let at = files[file].source.position(c.node.span().start);
+                return Err(format!(
+                    "{name}: the pod already has {} named `{}` (line {}, column {}), and injection adds {} of that name, which the API server rejects; rename it or opt the workload out with `sidecar.istio.io/inject: \"false\"`. The file was left unchanged",
+                    template::article(c.what),
+                    c.name,
+                    at.line,
+                    at.column,
+                    template::article(c.added)
+                ));
+            }
             let app = template.label("app");
             let account = template.spec().and_then(|s| s.get("serviceAccountName")).and_then(|n| n.scalar());
             let sidecar = template::sidecar(&settings.params, &settings.mesh, app, account);
@@ -488,10 +501,18 @@ fn verify(
     if templates.len() != expect.len() {
         return Err("the rewritten text has a different number of workloads; the file was left unchanged".into());
     }
-    for ((object, template), want) in templates.iter().zip(expect) {
+    let old_templates = index.objects.iter().filter(|o| o.file == file && !o.partial).filter_map(PodTemplate::of);
+    for (((object, template), want), old_template) in templates.iter().zip(expect).zip(old_templates) {
         if has_sidecar(object, template) != *want {
             return Err(format!(
                 "{} was not rewritten as expected; the file was left unchanged",
+                object.display_name()
+            ));
+        }
+        // The API server rejects a pod with two containers or two volumes of one name.
+        if duplicate_names(template) > duplicate_names(&old_template) {
+            return Err(format!(
+                "{} would have two containers or volumes of one name; the file was left unchanged",
                 object.display_name()
             ));
         }
@@ -508,6 +529,18 @@ fn verify(
         }
     }
     Ok(())
+}
+
+/// How many container names (init containers included) and volume names of a pod are
+/// repeats of an earlier one.
+fn duplicate_names(template: &PodTemplate<'_>) -> usize {
+    let repeats = |names: Vec<&str>| {
+        let mut seen = std::collections::HashSet::new();
+        names.into_iter().filter(|n| !seen.insert(*n)).count()
+    };
+    let containers = template.containers().chain(template.init_containers()).map(|c| item_name(&c)).collect();
+    let volumes = template.spec().and_then(|s| s.get("volumes")).into_iter().flat_map(NodeRef::items);
+    repeats(containers) + repeats(volumes.map(|v| item_name(&v)).collect())
 }
 
 /// A document's data with everything injection adds removed and empty values dropped,
@@ -551,19 +584,10 @@ fn strip(value: &mut serde_json::Value) {
     use serde_json::Value as J;
     match value {
         J::Object(map) => {
-            let drop_named = |list: &mut J, names: &[&str]| {
-                if let J::Array(items) = list {
-                    items.retain(|i| !i.get("name").and_then(J::as_str).is_some_and(|n| names.contains(&n)));
+            for key in INJECTED_LISTS {
+                if let Some(J::Array(items)) = map.get_mut(key) {
+                    items.retain(|i| !injected_shape(key, i));
                 }
-            };
-            if let Some(list) = map.get_mut("containers") {
-                drop_named(list, &[decide::PROXY_CONTAINER]);
-            }
-            if let Some(list) = map.get_mut("initContainers") {
-                drop_named(list, INIT_CONTAINERS);
-            }
-            if let Some(list) = map.get_mut("volumes") {
-                drop_named(list, VOLUMES);
             }
             if let Some(J::Object(a)) = map.get_mut("annotations") {
                 a.remove(STATUS_ANNOTATION);
@@ -576,6 +600,68 @@ fn strip(value: &mut serde_json::Value) {
         J::Array(items) => items.iter_mut().for_each(strip),
         _ => {}
     }
+}
+
+/// The lists of a pod spec that injection appends to.
+const INJECTED_LISTS: [&str; 3] = ["containers", "initContainers", "volumes"];
+
+/// Whether `item` of the pod spec's list `list` is what 0.2 injection adds there: its
+/// name *and* its content (as `template::sidecar` writes it, or `istioctl kube-inject`,
+/// which adds empty `resources` and a `sizeLimit`). A user's item that merely has one of
+/// those names is not.
+fn injected_shape(list: &str, item: &serde_json::Value) -> bool {
+    use serde_json::Value as J;
+    let J::Object(map) = item else { return false };
+    // Keys with empty values (`resources: {}`) say nothing either way.
+    let keys_within = |allowed: &[&str]| map.iter().all(|(k, v)| is_empty(v) || allowed.contains(&k.as_str()));
+    let at = |pointer: &str| item.pointer(pointer);
+    let within = |pointer: &str, allowed: &[&str]| {
+        at(pointer).and_then(J::as_object).is_some_and(|m| m.keys().all(|k| allowed.contains(&k.as_str())))
+    };
+    match (list, map.get("name").and_then(J::as_str)) {
+        ("containers", Some(decide::PROXY_CONTAINER)) => {
+            keys_within(&["name", "image", "args", "env", "imagePullPolicy", "securityContext", "volumeMounts"])
+                && strings(at("/args")).is_some_and(|a| a.starts_with(&["proxy", "sidecar"]))
+        }
+        ("initContainers", Some("istio-init")) => {
+            keys_within(&["name", "image", "args", "imagePullPolicy", "securityContext"])
+                && strings(at("/args")).is_some_and(|a| a.first() == Some(&"-p") && a.contains(&"-u"))
+                && (at("/securityContext").is_none() || within("/securityContext", &["capabilities", "privileged"]))
+        }
+        ("initContainers", Some("enable-core-dump")) => {
+            keys_within(&["name", "image", "command", "args", "imagePullPolicy", "securityContext"])
+                && strings(at("/command")).is_some_and(|c| c == ["/bin/sh"])
+                && strings(at("/args"))
+                    .is_some_and(|a| a.len() == 2 && a[0] == "-c" && a[1].contains("kernel.core_pattern"))
+        }
+        ("volumes", Some("istio-envoy")) => {
+            keys_within(&["name", "emptyDir"])
+                && at("/emptyDir/medium").and_then(J::as_str) == Some("Memory")
+                && within("/emptyDir", &["medium", "sizeLimit"])
+        }
+        ("volumes", Some("istio-certs")) => {
+            keys_within(&["name", "secret"])
+                && at("/secret/secretName").and_then(J::as_str).is_some_and(|n| n.starts_with("istio."))
+                && within("/secret", &["secretName", "optional"])
+        }
+        _ => false,
+    }
+}
+
+/// The strings of a JSON array of strings.
+fn strings(value: Option<&serde_json::Value>) -> Option<Vec<&str>> {
+    value?.as_array()?.iter().map(serde_json::Value::as_str).collect()
+}
+
+/// The `name` of a list item, or "".
+fn item_name<'d>(item: &NodeRef<'d>) -> &'d str {
+    item.get("name").and_then(|n| n.scalar()).unwrap_or_default()
+}
+
+/// Whether an item of the pod spec's list `list` in the text is what injection adds.
+fn is_injected_item(list: &str, item: NodeRef<'_>) -> bool {
+    let mut budget = 100_000usize;
+    to_value(item, &mut budget, 0).is_some_and(|v| injected_shape(list, &v))
 }
 
 fn is_empty(v: &serde_json::Value) -> bool {
@@ -600,22 +686,27 @@ pub fn uninject_file(files: &[LoadedFile], index: &Index<'_>, file: usize) -> Re
         let before = edits.len();
         // Only what an injector added: its status annotation marks it. A hand-written
         // `istio-proxy` container or `istio-certs` volume without it is the user's own.
-        let status = |m: Option<NodeRef<'_>>| m.and_then(|a| a.get(STATUS_ANNOTATION)).is_some();
-        let injected = status(object.annotations()) || status(template.annotations());
+        let status_value = [object.annotations(), template.annotations()]
+            .into_iter()
+            .find_map(|m| m.and_then(|a| a.get(STATUS_ANNOTATION)));
+        let injected = status_value.is_some();
+        // Modern Istio's webhook writes its status as JSON and adds other items; what it
+        // added cannot be told from the user's by the 0.2 shapes.
+        if status_value.and_then(|v| v.scalar()).is_some_and(|v| v.trim_start().starts_with('{')) {
+            let (name, _) = describe(files, object);
+            return Err(format!(
+                "{name} was injected by modern Istio's webhook (its `{STATUS_ANNOTATION}` is JSON); uninject removes only Istio 0.2's injection. The file was left unchanged"
+            ));
+        }
         if let Some(spec) = template.spec().filter(|_| injected) {
             let layout = layout_of(text, &template);
-            let keys = [("initContainers", INIT_CONTAINERS), ("volumes", VOLUMES)];
-            let created = created_suffix(text, spec, &keys, &layout);
-            remove_named(text, spec, "containers", &[decide::PROXY_CONTAINER], false, &mut edits);
-            remove_named(
-                text,
-                spec,
-                "initContainers",
-                INIT_CONTAINERS,
-                created.contains(&"initContainers"),
-                &mut edits,
-            );
-            remove_named(text, spec, "volumes", VOLUMES, created.contains(&"volumes"), &mut edits);
+            let created = created_suffix(text, spec, &["initContainers", "volumes"], &layout);
+            for key in INJECTED_LISTS {
+                remove_injected(text, spec, key, created.contains(&key), &mut edits).map_err(|why| {
+                    let (name, _) = describe(files, object);
+                    format!("{name}: {why}; the file was left unchanged")
+                })?;
+            }
         }
         if let Some(meta) = template.metadata().filter(|_| injected) {
             // A `metadata` holding only the status annotation, last in the template, was
@@ -648,26 +739,24 @@ pub fn uninject_file(files: &[LoadedFile], index: &Index<'_>, file: usize) -> Re
     Ok(FileChange { new_text, workloads, errors: Vec::new() })
 }
 
-/// Whether every item of a list is named one of `names`.
-fn all_named(list: NodeRef<'_>, names: &[&str]) -> bool {
-    list.is_seq()
-        && list.items().next().is_some()
-        && list.items().all(|i| i.get("name").and_then(|n| n.scalar()).is_some_and(|n| names.contains(&n)))
+/// Whether every item of the pod spec's list `key` is one injection adds.
+fn all_injected(list: NodeRef<'_>, key: &str) -> bool {
+    list.is_seq() && list.items().next().is_some() && list.items().all(|i| is_injected_item(key, i))
 }
 
 /// The keys injection created in `map`: injection appends new keys at the end, in the
 /// order of `keys`, so they are the entries of a trailing run that hold only its items
 /// and follow that order. An entry of only injected items elsewhere was a key written
 /// with no value (`volumes:`), which uninjection keeps.
-fn created_suffix<'k>(text: &str, map: NodeRef<'_>, keys: &[(&'k str, &[&str])], layout: &Layout) -> Vec<&'k str> {
+fn created_suffix<'k>(text: &str, map: NodeRef<'_>, keys: &[&'k str], layout: &Layout) -> Vec<&'k str> {
     let entries: Vec<(NodeRef<'_>, NodeRef<'_>)> = map.entries().collect();
     let mut created = Vec::new();
     let mut allowed = keys.len();
     for (k, v) in entries.iter().rev() {
-        let Some(pos) = keys[..allowed].iter().position(|(name, _)| k.scalar() == Some(name)) else { break };
+        let Some(pos) = keys[..allowed].iter().position(|name| k.scalar() == Some(name)) else { break };
         // In a block mapping injection writes block lists in the file's sequence style; a
         // flow list, or one in the other style (see `fill_empty`), was the user's key.
-        if !all_named(*v, keys[pos].1) || v.is_flow() && !map.is_flow() {
+        if !all_injected(*v, keys[pos]) || v.is_flow() && !map.is_flow() {
             break;
         }
         if !v.is_flow() {
@@ -677,29 +766,40 @@ fn created_suffix<'k>(text: &str, map: NodeRef<'_>, keys: &[(&'k str, &[&str])],
                 break;
             }
         }
-        created.push(keys[pos].0);
+        created.push(keys[pos]);
         allowed = pos;
     }
     created
 }
 
-/// Remove the items of `map.<key>` whose `name` is one of `names`; the whole key when
-/// every item goes and injection created the key.
-fn remove_named(text: &str, map: NodeRef<'_>, key: &str, names: &[&str], created: bool, edits: &mut Vec<Edit>) {
-    let Some(seq) = map.get(key).filter(NodeRef::is_seq) else { return };
+/// Remove the items of `map.<key>` that injection adds (name and content); the whole key
+/// when every item goes and injection created the key. Two items that both look injected
+/// under one name cannot be told apart: that is refused, and nothing is removed.
+fn remove_injected(
+    text: &str,
+    map: NodeRef<'_>,
+    key: &str,
+    created: bool,
+    edits: &mut Vec<Edit>,
+) -> Result<(), String> {
+    let Some(seq) = map.get(key).filter(NodeRef::is_seq) else { return Ok(()) };
     let items: Vec<NodeRef<'_>> = seq.items().collect();
-    let ours: Vec<bool> =
-        items.iter().map(|i| i.get("name").and_then(|n| n.scalar()).is_some_and(|n| names.contains(&n))).collect();
+    let ours: Vec<bool> = items.iter().map(|i| is_injected_item(key, *i)).collect();
     if !ours.iter().any(|&o| o) {
-        return;
+        return Ok(());
+    }
+    for (i, item) in items.iter().enumerate().filter(|(i, _)| ours[*i]) {
+        if items[..i].iter().zip(&ours).any(|(other, &o)| o && item_name(other) == item_name(item)) {
+            return Err(format!("`{key}` holds two items named `{}` that both look injected", item_name(item)));
+        }
     }
     if ours.iter().all(|&o| o) && (created || seq.is_flow() && map.is_flow()) {
         remove_entry(text, map, key, edits);
-        return;
+        return Ok(());
     }
     if ours.iter().all(|&o| o) && seq.is_flow() {
         edits.push(Edit::remove(items[0].span().start..items[items.len() - 1].span().end));
-        return;
+        return Ok(());
     }
     for (i, item) in items.iter().enumerate() {
         if !ours[i] {
@@ -713,6 +813,7 @@ fn remove_named(text: &str, map: NodeRef<'_>, key: &str, names: &[&str], created
         };
         edits.push(Edit::remove(range));
     }
+    Ok(())
 }
 
 /// The range that removes item `i` of a flow collection with its separator.
@@ -836,4 +937,55 @@ pub fn write_atomic(path: &std::path::Path, text: &str) -> std::io::Result<()> {
     std::fs::set_permissions(tmp.path(), permissions)?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A rewrite that would add a second item of a name the pod has is refused by the
+    /// verifier itself, even if the refusal before it were missing.
+    #[test]
+    fn verifier_refuses_a_rewrite_that_duplicates_a_name() {
+        let text = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: m\nspec:\n  template:\n    metadata:\n      labels:\n        app: m\n    spec:\n      containers:\n      - name: m\n        image: m\n      volumes:\n      - name: istio-certs\n        emptyDir: {}\n";
+        let files = [load::load(0, "m.yaml".into(), None, text.as_bytes().to_vec())];
+        let options = ModelOptions { namespace: "default".into() };
+        let index = Index::build(&files, &options);
+        let object = &index.objects[0];
+        let template = PodTemplate::of(object).expect("a workload");
+        let sidecar = template::sidecar(&Params::default(), &Mesh::default(), Some("m"), None);
+        let edits = inject_edits(text, object, &template, &sidecar).expect("the layout is rewritable");
+        let new_text = apply(text, edits);
+        // The proxy's volume mount, the user's volume and the injected one.
+        assert_eq!(new_text.matches("name: istio-certs").count(), 3, "the unchecked rewrite duplicates the volume");
+        let err = verify(&files, &index, 0, &new_text, |o, t| decide::already_injected(o, t).is_some(), &[true])
+            .expect_err("the verifier refuses it");
+        assert!(err.contains("two containers or volumes of one name"), "{err}");
+    }
+
+    #[test]
+    fn injected_shapes_are_told_from_users_items() {
+        let shape = |list: &str, json: &str| injected_shape(list, &serde_json::from_str(json).unwrap());
+        assert!(shape("volumes", r#"{"name":"istio-envoy","emptyDir":{"medium":"Memory","sizeLimit":"0"}}"#));
+        assert!(!shape("volumes", r#"{"name":"istio-envoy","emptyDir":{}}"#));
+        assert!(shape("volumes", r#"{"name":"istio-certs","secret":{"secretName":"istio.default","optional":true}}"#));
+        assert!(!shape("volumes", r#"{"name":"istio-certs","secret":{"secretName":"my-certs"}}"#));
+        assert!(!shape("volumes", r#"{"name":"istio-certs","emptyDir":{}}"#));
+        assert!(shape(
+            "initContainers",
+            r#"{"name":"istio-init","image":"x","args":["-p","15001","-u","1337"],"resources":{},"securityContext":{"capabilities":{"add":["NET_ADMIN"]},"privileged":true}}"#
+        ));
+        assert!(!shape("initContainers", r#"{"name":"istio-init","image":"busybox","command":["sh"]}"#));
+        assert!(!shape("initContainers", r#"{"name":"istio-init","image":"x","args":["-p","8080"]}"#));
+        assert!(!shape(
+            "initContainers",
+            r#"{"name":"istio-init","image":"x","args":["-p","1","-u","2"],"securityContext":{"runAsUser":0}}"#
+        ));
+        assert!(!shape("containers", r#"{"name":"istio-init","image":"x","args":["-p"]}"#), "only in its own list");
+        assert!(shape("containers", r#"{"name":"istio-proxy","image":"p","args":["proxy","sidecar","-v","2"]}"#));
+        assert!(!shape(
+            "containers",
+            r#"{"name":"istio-proxy","image":"p","args":["proxy","sidecar"],"ports":[{"containerPort":1}]}"#
+        ));
+    }
 }

@@ -315,6 +315,56 @@ pub struct Sidecar {
 pub const INIT_CONTAINERS: &[&str] = &["istio-init", "enable-core-dump"];
 pub const VOLUMES: &[&str] = &["istio-envoy", "istio-certs"];
 
+/// An item of the pod that has a name injection would add again: the API server rejects
+/// a pod with two containers (init containers included) or two volumes of one name.
+#[derive(Debug, Clone, Copy)]
+pub struct NameConflict<'a> {
+    /// `container`, `init container` or `volume`: what the user's item is.
+    pub what: &'static str,
+    /// The name both would have.
+    pub name: &'a str,
+    /// What injection would add under that name: `container`, `init container` or `volume`.
+    pub added: &'static str,
+    /// The user's item's `name` value.
+    pub node: NodeRef<'a>,
+}
+
+/// `a container`, `an init container`: the noun of a [`NameConflict`] with its article.
+#[must_use]
+pub fn article(what: &str) -> String {
+    if what.starts_with(['a', 'e', 'i', 'o', 'u']) { format!("an {what}") } else { format!("a {what}") }
+}
+
+/// The items of `template` whose names collide with what injection with `params` adds.
+/// Container names share one namespace across `containers` and `initContainers`.
+#[must_use]
+pub fn name_conflicts<'a>(template: &crate::model::PodTemplate<'a>, params: &Params) -> Vec<NameConflict<'a>> {
+    let mut added: Vec<(&str, &'static str)> =
+        vec![(crate::istio::decide::PROXY_CONTAINER, "container"), (INIT_CONTAINERS[0], "init container")];
+    if params.core_dump {
+        added.push((INIT_CONTAINERS[1], "init container"));
+    }
+    let mut found = Vec::new();
+    let named = |item: NodeRef<'a>| item.get("name").filter(|n| n.scalar().is_some());
+    let containers = template.containers().map(|c| ("container", c));
+    for (what, item) in containers.chain(template.init_containers().map(|c| ("init container", c))) {
+        let Some(node) = named(item) else { continue };
+        let name = node.scalar().unwrap_or_default();
+        if let Some((_, kind)) = added.iter().find(|(n, _)| *n == name) {
+            found.push(NameConflict { what, name, added: kind, node });
+        }
+    }
+    let volumes = template.spec().and_then(|s| s.get("volumes")).filter(NodeRef::is_seq);
+    for item in volumes.into_iter().flat_map(NodeRef::items) {
+        let Some(node) = named(item) else { continue };
+        let name = node.scalar().unwrap_or_default();
+        if VOLUMES.contains(&name) {
+            found.push(NameConflict { what: "volume", name, added: "volume", node });
+        }
+    }
+    found
+}
+
 /// The sidecar for a pod whose `app` label is `app` and service account `account`.
 #[must_use]
 pub fn sidecar(params: &Params, mesh: &Mesh, app: Option<&str>, account: Option<&str>) -> Sidecar {

@@ -25,6 +25,7 @@ mod pod_in_multiple_services;
 mod pod_without_service;
 mod proxy_port_conflict;
 mod proxy_uid_conflict;
+mod sidecar_name_conflict;
 mod unknown_port_protocol;
 mod unnamed_service_port;
 mod workload_not_injected;
@@ -189,6 +190,13 @@ pub static RULES: &[Rule] = &[
         summary: "an application container running as the proxy's UID",
         doc: doc!("proxy-uid-conflict"),
         check: Some(proxy_uid_conflict::check),
+    },
+    Rule {
+        name: "sidecar-name-conflict",
+        severity: Severity::Error,
+        summary: "a pod that will be injected already has a container or volume of a name injection adds (Istio 0.2)",
+        doc: doc!("sidecar-name-conflict"),
+        check: Some(sidecar_name_conflict::check),
     },
     Rule {
         name: "proxy-port-conflict",
