@@ -12,6 +12,8 @@ pub mod baseline;
 pub mod config;
 pub mod diag;
 pub mod engine;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod inject;
 pub mod istio;
 pub mod load;
