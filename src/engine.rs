@@ -402,52 +402,121 @@ pub fn check(options: &Options) -> Report {
     }
 }
 
-/// The profile: the one asked for, else detected from the objects: an `istio-inject`
-/// ConfigMap means Istio 0.2; an `istio-sidecar-injector` ConfigMap, Istio's mutating
-/// webhook, or a namespace labelled for injection mean modern Istio; else Istio 0.2.
+/// Why the profile is Istio 0.2 when nothing in the inputs says which Istio they are for.
+pub const DEFAULT_PROFILE_REASON: &str = "nothing in the inputs says which Istio they are for (the default)";
+
+/// One piece of evidence of the Istio an input is written for.
+struct Evidence<'a> {
+    profile: Profile,
+    what: String,
+    object: &'a crate::model::Object<'a>,
+}
+
+/// What an object says of the Istio it is written for, if anything.
+fn evidence_of<'a>(object: &'a crate::model::Object<'a>) -> Option<Evidence<'a>> {
+    use crate::yaml::NodeRef;
+    let name = object.name.unwrap_or("");
+    let found = |profile: Profile, what: String| Some(Evidence { profile, what, object });
+    let group = object.api_version.split_once('/').map_or("", |(g, _)| g);
+    // Istio 0.2's own API: its routing kinds were removed in 0.8.
+    if group == "config.istio.io" {
+        if ["RouteRule", "DestinationPolicy", "EgressRule"].contains(&object.kind) {
+            return found(Profile::Istio02, format!("a `{}` (config.istio.io, Istio 0.2's routing API)", object.kind));
+        }
+    } else if group.ends_with(".istio.io") {
+        return found(Profile::Modern, format!("a `{}` of `{}`", object.kind, object.api_version));
+    }
+    match object.kind {
+        "ConfigMap" if name == "istio-inject" && object.namespace == Some("istio-system") => {
+            return found(Profile::Istio02, "the 0.2 initializer's `istio-inject` ConfigMap".into());
+        }
+        "ConfigMap" if name.starts_with("istio-sidecar-injector") => {
+            return found(Profile::Modern, "an `istio-sidecar-injector` ConfigMap".into());
+        }
+        "InitializerConfiguration" => {
+            let istio = object.node.get("initializers").into_iter().flat_map(NodeRef::items).any(|i| {
+                i.get("name").and_then(|n| n.scalar()).is_some_and(|n| n.contains("istio"))
+            });
+            if istio {
+                return found(Profile::Istio02, "Istio 0.2's InitializerConfiguration".into());
+            }
+        }
+        "MutatingWebhookConfiguration" => {
+            let istio = object.node.get("webhooks").into_iter().flat_map(NodeRef::items).any(|w| {
+                w.get("name").and_then(|n| n.scalar()).is_some_and(|n| n.contains("sidecar-injector.istio.io"))
+            });
+            if istio {
+                return found(Profile::Modern, "Istio's sidecar-injector MutatingWebhookConfiguration".into());
+            }
+        }
+        "Namespace" => {
+            let labels = object.node.path(&["metadata", "labels"]);
+            for key in ["istio-injection", "istio.io/rev", "istio.io/dataplane-mode"] {
+                if labels.and_then(|l| l.get(key)).is_some() {
+                    return found(Profile::Modern, format!("namespace `{name}` labelled `{key}`"));
+                }
+            }
+        }
+        _ => {}
+    }
+    let template = crate::model::PodTemplate::of(object)?;
+    for key in ["sidecar.istio.io/inject", "istio.io/rev", "istio.io/dataplane-mode"] {
+        if template.labels().and_then(|l| l.get(key)).is_some() {
+            return found(Profile::Modern, format!("the pod label `{key}` (read by the webhook)"));
+        }
+    }
+    let status = [object.annotations(), template.annotations()]
+        .into_iter()
+        .find_map(|a| a?.get(crate::istio::decide::STATUS_ANNOTATION)?.scalar());
+    match status {
+        Some(s) if s.trim_start().starts_with('{') => {
+            found(Profile::Modern, "a workload injected by the webhook (a JSON `sidecar.istio.io/status`)".into())
+        }
+        Some(s) if s.starts_with("injected-version-") => {
+            found(Profile::Istio02, format!("a workload injected by Istio 0.2 (`sidecar.istio.io/status: {s}`)"))
+        }
+        _ => None,
+    }
+}
+
+/// The profile: the one asked for, else detected from the evidence in the objects (the
+/// whole repository's when it is read as context, so that naming one file or folder
+/// never changes it). Conflicting evidence: the profile more of it names, modern on a
+/// tie, and the reason names both. No evidence: Istio 0.2, [`DEFAULT_PROFILE_REASON`].
 #[must_use]
 pub fn choose_profile(options: &Options, index: &Index<'_>) -> (Profile, String) {
     if let Some(p) = options.profile {
         return (p, "asked for".into());
     }
-    let system_config_map = |name: &str| {
-        index
-            .objects
-            .iter()
-            .find(|o| o.kind == "ConfigMap" && o.namespace == Some("istio-system") && o.name == Some(name))
+    let files = index.files;
+    let place = |e: &Evidence<'_>| {
+        let file = &files[e.object.file];
+        let line = file.source.position(e.object.kind_span().start).line;
+        format!("{} ({}:{line})", e.what, file.source.name)
     };
-    if system_config_map("istio-inject").is_some() {
-        return (Profile::Istio02, "an `istio-inject` ConfigMap is among the inputs".into());
+    let evidence: Vec<Evidence<'_>> = index.objects.iter().filter(|o| !o.partial).filter_map(evidence_of).collect();
+    let count = |p: Profile| evidence.iter().filter(|e| e.profile == p).count();
+    let first = |p: Profile| evidence.iter().find(|e| e.profile == p);
+    match (first(Profile::Modern), first(Profile::Istio02)) {
+        (Some(modern), Some(old)) => {
+            let profile = if count(Profile::Modern) >= count(Profile::Istio02) { Profile::Modern } else { Profile::Istio02 };
+            (
+                profile,
+                format!(
+                    "conflicting evidence: {} says modern Istio ({} in all), {} says Istio 0.2 ({} in all); set `profile:` in .meshlint.yaml",
+                    place(modern),
+                    count(Profile::Modern),
+                    place(old),
+                    count(Profile::Istio02)
+                ),
+            )
+        }
+        (Some(e), None) | (None, Some(e)) => (e.profile, place(e)),
+        (None, None) if !options.namespace_labels.is_empty() => {
+            (Profile::Modern, "namespace labels were given with --namespace-label".into())
+        }
+        (None, None) => (Profile::Istio02, DEFAULT_PROFILE_REASON.into()),
     }
-    if index
-        .objects
-        .iter()
-        .any(|o| o.kind == "ConfigMap" && o.name.is_some_and(|n| n.starts_with("istio-sidecar-injector")))
-    {
-        return (Profile::Modern, "an `istio-sidecar-injector` ConfigMap is among the inputs".into());
-    }
-    let webhook = index.objects.iter().any(|o| {
-        o.kind == "MutatingWebhookConfiguration"
-            && o.node.get("webhooks").into_iter().flat_map(crate::yaml::NodeRef::items).any(|w| {
-                w.get("name").and_then(|n| n.scalar()).is_some_and(|n| n.contains("sidecar-injector.istio.io"))
-            })
-    });
-    if webhook {
-        return (Profile::Modern, "Istio's MutatingWebhookConfiguration is among the inputs".into());
-    }
-    let labelled = index.objects.iter().find(|o| {
-        o.kind == "Namespace"
-            && o.node
-                .path(&["metadata", "labels"])
-                .is_some_and(|l| l.get("istio-injection").is_some() || l.get("istio.io/rev").is_some())
-    });
-    if let Some(ns) = labelled {
-        return (Profile::Modern, format!("namespace `{}` is labelled for sidecar injection", ns.name.unwrap_or("")));
-    }
-    if !options.namespace_labels.is_empty() {
-        return (Profile::Modern, "namespace labels were given with --namespace-label".into());
-    }
-    (Profile::Istio02, "nothing in the inputs names a newer Istio (the default)".into())
 }
 
 /// The inputs of the modern profile.

@@ -280,6 +280,8 @@ pub struct ModelOptions {
 /// All objects of a run, indexed.
 #[derive(Debug)]
 pub struct Index<'a> {
+    /// The files the objects come from.
+    pub files: &'a [LoadedFile],
     pub objects: Vec<Object<'a>>,
     /// Object indices per effective namespace.
     pub by_namespace: BTreeMap<&'a str, Vec<usize>>,
@@ -327,7 +329,8 @@ impl<'a> Index<'a> {
         }
         mark_kustomize_patches(files, &mut objects);
         let (group_of, groups) = group_identities(&objects);
-        let mut index = Self { objects, by_namespace, documents, group_of, groups, selection: Selection::default() };
+        let mut index =
+            Self { files, objects, by_namespace, documents, group_of, groups, selection: Selection::default() };
         index.selection = Selection::build(&index);
         index
     }
