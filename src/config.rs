@@ -59,17 +59,20 @@ pub struct Config {
     pub problems: Vec<Problem>,
 }
 
-/// The configuration file that applies in `dir`: the nearest `.meshlint.yaml` up to the
-/// repository root (the directory holding `.git`).
+/// The configuration file that applies in `dir`: in a git repository, the nearest
+/// `.meshlint.yaml` from `dir` up to the repository root (the directory holding `.git`);
+/// outside one, only `dir`'s own. A file above the root, or above `dir` outside a
+/// repository (a stray `/tmp/.meshlint.yaml`), never applies.
 #[must_use]
 pub fn find(dir: &Path) -> Option<PathBuf> {
     let dir = std::fs::canonicalize(dir).ok()?;
+    let root = dir.ancestors().find(|d| d.join(".git").exists()).unwrap_or(&dir);
     for d in dir.ancestors() {
         let candidate = d.join(FILE_NAME);
         if candidate.is_file() {
             return Some(candidate);
         }
-        if d.join(".git").exists() {
+        if d == root {
             return None;
         }
     }

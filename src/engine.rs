@@ -3,7 +3,7 @@
 //! ordered by path before they get their ids, and diagnostics are sorted at the end.
 
 use std::collections::HashSet;
-use std::io::Read;
+use std::io::{Read, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -147,7 +147,7 @@ fn read_with_context(
         match input {
             Input::Stdin(name) => {
                 let mut bytes = Vec::new();
-                match std::io::stdin().read_to_end(&mut bytes) {
+                match std::io::stdin().lock().take(READ_LIMIT).read_to_end(&mut bytes) {
                     Ok(_) => stdin_bytes = Some(bytes),
                     Err(e) => errors.push(format!("{name}: cannot read standard input: {e}")),
                 }
@@ -178,7 +178,7 @@ fn read_with_context(
         .filter_map(|entry| {
             let bytes = match &entry.path {
                 None => stdin_bytes.clone().unwrap_or_default(),
-                Some(path) => match std::fs::read(path) {
+                Some(path) => match read_limited(path) {
                     Ok(bytes) => bytes,
                     Err(e) => {
                         errors_mutex.lock().expect("poisoned").push(format!("{}: {e}", entry.name));
@@ -207,6 +207,21 @@ fn read_with_context(
     (files, targets)
 }
 
+/// At most this many bytes are read from one input: one past the loader's limit, so
+/// that a larger file (or an endless one, `/dev/zero`) is known to be too large without
+/// being read whole.
+const READ_LIMIT: u64 = load::MAX_FILE_BYTES as u64 + 1;
+
+/// Read a file, or a stream named explicitly (a FIFO, `<(helm template .)`), up to
+/// [`READ_LIMIT`] bytes.
+fn read_limited(path: &Path) -> std::io::Result<Vec<u8>> {
+    let file = std::fs::File::open(path)?;
+    let size = file.metadata().map_or(0, |m| m.len().min(READ_LIMIT));
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    file.take(READ_LIMIT).read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
 /// Drop a file named twice (explicitly and through its directory, say), keeping the
 /// first mention, which is a target when any mention is.
 fn dedup(entries: &mut Vec<Entry>) {
@@ -217,8 +232,10 @@ fn dedup(entries: &mut Vec<Entry>) {
     });
 }
 
-/// A file named explicitly is read whatever its extension; a directory is walked in
-/// parallel, honouring `.gitignore` and skipping hidden entries.
+/// A file named explicitly is read whatever its extension, even when it is a stream (a
+/// FIFO); a directory is walked in parallel, honouring `.gitignore` and skipping hidden
+/// entries. A FIFO, socket or device met while walking is not read (a FIFO would block
+/// for ever): a note on stderr says it was skipped.
 fn collect_path(path: &Path, entries: &mut Vec<Entry>, errors: &mut Vec<String>) {
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
@@ -233,14 +250,23 @@ fn collect_path(path: &Path, entries: &mut Vec<Entry>, errors: &mut Vec<String>)
     }
     let found = Mutex::new(Vec::new());
     let walk_errors = Mutex::new(Vec::new());
+    let special = Mutex::new(Vec::new());
     ignore::WalkBuilder::new(path).hidden(true).require_git(false).build_parallel().run(|| {
         Box::new(|result| {
             match result {
                 Ok(dent) => {
                     let p = dent.path();
-                    let is_file = dent.file_type().is_some_and(|t| t.is_file() || t.is_symlink() && p.is_file());
-                    if is_file && has_manifest_extension(p) {
-                        found.lock().expect("poisoned").push(p.to_owned());
+                    if has_manifest_extension(p) {
+                        // Through a symlink, what it points to.
+                        let kind = match dent.file_type() {
+                            Some(t) if t.is_symlink() => std::fs::metadata(p).ok().map(|m| m.file_type()),
+                            t => t,
+                        };
+                        match kind {
+                            Some(t) if t.is_file() => found.lock().expect("poisoned").push(p.to_owned()),
+                            Some(t) if !t.is_dir() => special.lock().expect("poisoned").push((p.to_owned(), t)),
+                            _ => {}
+                        }
                     }
                 }
                 Err(e) => walk_errors.lock().expect("poisoned").push(e.to_string()),
@@ -249,6 +275,19 @@ fn collect_path(path: &Path, entries: &mut Vec<Entry>, errors: &mut Vec<String>)
         })
     });
     errors.extend(walk_errors.into_inner().expect("poisoned"));
+    let mut special = special.into_inner().expect("poisoned");
+    special.sort_by(|a, b| a.0.cmp(&b.0));
+    for (p, t) in special {
+        use std::os::unix::fs::FileTypeExt as _;
+        let what = if t.is_fifo() {
+            "a FIFO"
+        } else if t.is_socket() {
+            "a socket"
+        } else {
+            "a device"
+        };
+        let _ = writeln!(std::io::stderr(), "meshlint: note: {}: not a regular file ({what}): skipped", display(&p));
+    }
     entries.extend(found.into_inner().expect("poisoned").into_iter().map(|p| Entry {
         name: display(&p),
         path: Some(p),
@@ -434,9 +473,12 @@ fn evidence_of<'a>(object: &'a crate::model::Object<'a>) -> Option<Evidence<'a>>
             return found(Profile::Modern, "an `istio-sidecar-injector` ConfigMap".into());
         }
         "InitializerConfiguration" => {
-            let istio = object.node.get("initializers").into_iter().flat_map(NodeRef::items).any(|i| {
-                i.get("name").and_then(|n| n.scalar()).is_some_and(|n| n.contains("istio"))
-            });
+            let istio = object
+                .node
+                .get("initializers")
+                .into_iter()
+                .flat_map(NodeRef::items)
+                .any(|i| i.get("name").and_then(|n| n.scalar()).is_some_and(|n| n.contains("istio")));
             if istio {
                 return found(Profile::Istio02, "Istio 0.2's InitializerConfiguration".into());
             }
@@ -499,7 +541,8 @@ pub fn choose_profile(options: &Options, index: &Index<'_>) -> (Profile, String)
     let first = |p: Profile| evidence.iter().find(|e| e.profile == p);
     match (first(Profile::Modern), first(Profile::Istio02)) {
         (Some(modern), Some(old)) => {
-            let profile = if count(Profile::Modern) >= count(Profile::Istio02) { Profile::Modern } else { Profile::Istio02 };
+            let profile =
+                if count(Profile::Modern) >= count(Profile::Istio02) { Profile::Modern } else { Profile::Istio02 };
             (
                 profile,
                 format!(

@@ -922,23 +922,6 @@ pub fn rewrite(
     Rewrite { files: loaded.files, results, errors: loaded.errors }
 }
 
-/// Replace `path`'s content atomically: write a temporary file beside it, give it the
-/// original's permissions, re-read and compare it, then rename it over the original.
-pub fn write_atomic(path: &std::path::Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-    let permissions = std::fs::metadata(path)?.permissions();
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(text.as_bytes())?;
-    tmp.as_file().sync_all()?;
-    if std::fs::read(tmp.path())? != text.as_bytes() {
-        return Err(std::io::Error::other("the temporary file does not read back as written"));
-    }
-    std::fs::set_permissions(tmp.path(), permissions)?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -81,7 +81,8 @@ fn decode(id: FileId, bytes: Vec<u8>) -> (String, Option<Diagnostic>) {
         Some(Diagnostic::new("invalid-yaml", Severity::Error, message, Label::new(id, at..at, label)))
     };
     if bytes.len() > MAX_FILE_BYTES {
-        let msg = format!("file is {} bytes, over the {MAX_FILE_BYTES}-byte limit: not parsed", bytes.len());
+        // Reading stops one byte past the limit: the real size is not known.
+        let msg = format!("file too large: over the {MAX_FILE_BYTES}-byte limit, not parsed");
         return (String::new(), problem(msg, "file too large", 0));
     }
     if let Some(nul) = bytes.iter().position(|&b| b == 0) {

@@ -82,7 +82,8 @@ struct InputArgs {
     #[arg(long)]
     revision: Vec<String>,
     /// The meshlint configuration [default: the nearest `.meshlint.yaml` from the working
-    /// directory up to the repository root].
+    /// directory up to the repository root; outside a repository, the working
+    /// directory's].
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
     /// When files are named, also read this directory so that cross-file rules see the
@@ -182,11 +183,16 @@ struct AuditArgs {
 struct RewriteArgs {
     #[command(flatten)]
     input: InputArgs,
-    /// Read this file (`-` for standard input) and write the result to standard output
-    /// (or `-o`).
-    #[arg(short = 'f', long = "filename", value_name = "FILE", conflicts_with_all = ["write", "check"])]
+    /// Read this one file (`-` for standard input) and write the result to standard
+    /// output (or `-o`). For directories or several files use --write, --diff or --check.
+    #[arg(
+        short = 'f',
+        long = "filename",
+        value_name = "FILE",
+        conflicts_with_all = ["write", "diff", "check", "paths"]
+    )]
     filename: Option<String>,
-    /// With `-f`: write the result here instead of standard output.
+    /// With `-f`: write the result here (replaced atomically) instead of standard output.
     #[arg(short = 'o', long, value_name = "FILE", requires = "filename")]
     output: Option<PathBuf>,
     /// Rewrite the files in place (atomically).
@@ -296,15 +302,33 @@ fn parse_namespace_label(text: &str) -> anyhow::Result<(String, String, String)>
     Ok((ns.to_owned(), key.to_owned(), value.to_owned()))
 }
 
+/// A line on stderr. Unlike `eprintln!`, never panics when stderr is gone.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
+        // The reader of the output went away (`meshlint check | head`): nothing to tell it.
+        Err(err) if is_broken_pipe(&err) => ExitCode::from(2),
         Err(err) => {
-            eprintln!("meshlint: error: {err:#}");
+            say!("meshlint: error: {err:#}");
             ExitCode::from(2)
         }
     }
+}
+
+/// Whether the error comes from writing to a closed pipe, however deeply it is wrapped.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    fn io_broken(e: &(dyn std::error::Error + 'static)) -> bool {
+        let Some(io) = e.downcast_ref::<std::io::Error>() else { return false };
+        io.kind() == std::io::ErrorKind::BrokenPipe || io.get_ref().is_some_and(|inner| io_broken(inner))
+    }
+    err.chain().any(io_broken)
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -318,7 +342,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             render::audit(&mut out, &audit, args.format, Style::detect())?;
             out.flush()?;
             for err in &audit.errors {
-                eprintln!("meshlint: error: {err}");
+                say!("meshlint: error: {err}");
             }
             Ok(if audit.errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) })
         }
@@ -369,6 +393,9 @@ fn rewrite(
     overrides: &dyn Fn(&mut Params),
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitCode> {
+    if args.filename.is_none() && !(args.write || args.diff || args.check) {
+        anyhow::bail!("name one of --write, --diff or --check, or use -f FILE");
+    }
     let mut options = args.input.options()?;
     options.context = ContextMode::Off;
     if options.profile == Some(Profile::Modern) {
@@ -377,49 +404,70 @@ fn rewrite(
         );
     }
     if let Some(f) = &args.filename {
+        if f != "-" && std::path::Path::new(f).is_dir() {
+            anyhow::bail!(
+                "-f takes one file or `-`, and `{f}` is a directory: use --write, --diff or --check to rewrite or review a directory"
+            );
+        }
         options.inputs =
             vec![if f == "-" { Input::Stdin(args.input.stdin_filename.clone()) } else { Input::Path(f.into()) }];
     }
-    let run = inject::rewrite(&options, direction, mesh, overrides);
-    let mut failed = !run.errors.is_empty();
+    if args.write || args.output.is_some() {
+        meshlint::fsio::remove_temp_files_on_signals().context("cannot watch for signals")?;
+    }
+    let inject::Rewrite { files, results, errors } = inject::rewrite(&options, direction, mesh, overrides);
+    let mut failed = !errors.is_empty();
     let mut would_change = false;
-    for (i, result) in &run.results {
-        let file = &run.files[*i];
+    // Each result is taken by value: a file's new text is dropped once it is written.
+    for (i, result) in results {
+        let file = &files[i];
         let name = &file.source.name;
         let change = match result {
             Ok(change) => change,
             Err(why) => {
-                eprintln!("meshlint: error: {name}: {why}");
+                say!("meshlint: error: {name}: {why}");
                 failed = true;
                 continue;
             }
         };
-        render::rewrite_summary(&mut std::io::stderr(), name, change)?;
+        let _ = render::rewrite_summary(&mut std::io::stderr(), name, &change);
         for err in &change.errors {
-            eprintln!("meshlint: error: {name}: {err}");
+            say!("meshlint: error: {name}: {err}");
             failed = true;
         }
         let changed = change.changed(&file.source.text);
         would_change |= changed;
         // A byte order mark is not part of the text: give it back.
-        let new_text = if file.bom { format!("\u{feff}{}", change.new_text) } else { change.new_text.clone() };
-        if args.filename.is_some() {
-            match &args.output {
-                Some(path) => std::fs::write(path, &new_text).with_context(|| format!("{}", path.display()))?,
-                None => out.write_all(new_text.as_bytes())?,
-            }
+        let bom: &[u8] = if file.bom { "\u{feff}".as_bytes() } else { b"" };
+        let new_text = [bom, change.new_text.as_bytes()];
+        let written = if let Some(path) = args.output.as_ref().filter(|_| args.filename.is_some()) {
+            meshlint::fsio::write_output(path, &new_text).map_err(|e| format!("{}: {e}", path.display()))
+        } else if args.filename.is_some() {
+            out.write_all(bom)?;
+            out.write_all(change.new_text.as_bytes())?;
+            Ok(())
         } else if args.diff {
             render::unified_diff(out, name, &file.source.text, &change.new_text)?;
+            Ok(())
         } else if args.write && changed {
-            let path = file.source.path.as_deref().context("standard input cannot be rewritten in place")?;
-            inject::write_atomic(path, &new_text).with_context(|| name.clone())?;
-        } else if !args.write && !args.check {
-            anyhow::bail!("name one of --write, --diff or --check, or use -f FILE");
+            match file.source.path.as_deref() {
+                None => Err(format!("{name}: standard input cannot be rewritten in place")),
+                Some(path) => {
+                    let original = [bom, file.source.text.as_bytes()];
+                    meshlint::fsio::replace(path, Some(&original), &new_text).map_err(|e| format!("{name}: {e}"))
+                }
+            }
+        } else {
+            Ok(())
+        };
+        if let Err(why) = written {
+            say!("meshlint: error: {why}");
+            failed = true;
         }
     }
     out.flush()?;
-    for err in &run.errors {
-        eprintln!("meshlint: error: {err}");
+    for err in &errors {
+        say!("meshlint: error: {err}");
     }
     Ok(if failed {
         ExitCode::from(2)
@@ -440,13 +488,13 @@ fn check(args: &CheckArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.write_baseline {
         meshlint::baseline::write(path, &report.diagnostics, &report.files)
             .with_context(|| format!("{}", path.display()))?;
-        eprintln!("meshlint: wrote {} findings to {}", report.diagnostics.len(), path.display());
+        say!("meshlint: wrote {} findings to {}", report.diagnostics.len(), path.display());
         return Ok(if report.errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) });
     }
     render::report(out, &report, args.format, Style::detect())?;
     out.flush()?;
     for err in &report.errors {
-        eprintln!("meshlint: error: {err}");
+        say!("meshlint: error: {err}");
     }
     let code = if !report.errors.is_empty() {
         ExitCode::from(2)
@@ -481,12 +529,12 @@ impl Progress {
                 while !done.load(Ordering::Relaxed) {
                     std::thread::sleep(std::time::Duration::from_millis(100));
                     if start.elapsed().as_secs() >= 1 {
-                        eprint!("\rmeshlint: checking... {}s", start.elapsed().as_secs());
+                        let _ = write!(std::io::stderr(), "\rmeshlint: checking... {}s", start.elapsed().as_secs());
                         shown = true;
                     }
                 }
                 if shown {
-                    eprint!("\r\x1b[2K");
+                    let _ = write!(std::io::stderr(), "\r\x1b[2K");
                 }
             })
         });
