@@ -395,6 +395,15 @@ pub fn check(options: &Options) -> Report {
         };
         let cx = Context { files, index: &index, profile, inject: &found.config, modern: &modern, engine };
         let mut diagnostics = rules::run_all(&cx);
+        diagnostics.extend(index.templates.iter().map(|(file, at)| {
+            Diagnostic::new(
+                "template-skipped",
+                Severity::Info,
+                "object is a template (`{{` in its name, namespace, labels, annotations or selector), not a manifest: skipped",
+                crate::diag::Label::new(*file, at.clone(), "template expression"),
+            )
+            .with_help("check the rendered output instead, e.g. `ansible-playbook --check` output or `envsubst < file | meshlint check -`")
+        }));
         if profile == Profile::Istio02 {
             diagnostics.extend(found.diagnostics);
         }

@@ -18,6 +18,16 @@ pub struct LoadedFile {
     pub problems: Vec<Diagnostic>,
     /// The file began with a UTF-8 byte order mark (not part of `source.text`).
     pub bom: bool,
+    /// Why the file was not read as manifests, when it was not.
+    pub skipped: Option<Skipped>,
+}
+
+/// Why a file holds no manifests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Skipped {
+    /// Not YAML, and nothing in it looks like a Kubernetes object (no `apiVersion` or
+    /// `kind` key anywhere): a data file such as NDJSON or a database import.
+    Data,
 }
 
 /// Turn raw bytes into a loaded file. Never fails: bad input becomes a diagnostic.
@@ -26,14 +36,15 @@ pub fn load(id: FileId, name: String, path: Option<std::path::PathBuf>, bytes: V
     let bom = bytes.starts_with(b"\xEF\xBB\xBF");
     let (text, early) = decode(id, bytes);
     let source = SourceFile::new(name, path, text);
-    let mut file = LoadedFile { source, documents: Vec::new(), problems: early.into_iter().collect(), bom };
+    let mut file =
+        LoadedFile { source, documents: Vec::new(), problems: early.into_iter().collect(), bom, skipped: None };
     if !file.problems.is_empty() {
         return file;
     }
     let text = &file.source.text;
     let stream = yaml::parse_stream(text);
-    if text.contains("{{") && looks_like_template(text, !stream.errors.is_empty()) {
-        let at = text.find("{{").unwrap_or(0);
+    let template_at = if text.contains("{{") { template_expression(text, &stream) } else { None };
+    if let Some(at) = template_at {
         file.problems.push(
             Diagnostic::new(
                 "template-skipped",
@@ -43,6 +54,10 @@ pub fn load(id: FileId, name: String, path: Option<std::path::PathBuf>, bytes: V
             )
             .with_help("check the rendered output instead, e.g. `helm template . | meshlint check -`"),
         );
+        return file;
+    }
+    if !stream.errors.is_empty() && !mentions_object_keys(text) {
+        file.skipped = Some(Skipped::Data);
         return file;
     }
     for err in &stream.errors {
@@ -122,8 +137,48 @@ const HELM_MARKERS: &[&str] = &[
     "define \"",
 ];
 
-/// A file with `{{` is a template when it does not parse, or uses a Helm construct.
-/// `{{ $labels.pod }}` or `{{ range .Alerts }}` inside a string value is not a template.
-fn looks_like_template(text: &str, parse_failed: bool) -> bool {
-    parse_failed || HELM_MARKERS.iter().any(|m| text.contains(m))
+/// Where a file with `{{` is a Helm or Go template: the first `{{` that stands outside
+/// string values, or any when the file does not parse. Braces inside a quoted or block
+/// scalar are text (an alert's `{{ $labels.pod }}`, the injection templates embedded in
+/// an `istio-sidecar-injector` ConfigMap); inside a plain scalar they are text unless the
+/// expression is Helm's (`{{ .Values.x }}`); in a comment they are text.
+fn template_expression(text: &str, stream: &yaml::Stream) -> Option<usize> {
+    let first = text.find("{{")?;
+    if !stream.errors.is_empty() {
+        return Some(first);
+    }
+    // Scalars that hold `{{`, by start offset.
+    let mut strings: Vec<(usize, usize, bool)> = Vec::new();
+    for doc in &stream.documents {
+        for node in doc.root().descendants() {
+            let Some(style) = node.style() else { continue };
+            let span = node.span();
+            if text.get(span.clone()).is_some_and(|t| t.contains("{{")) {
+                let helm = style == yaml::Style::Plain && HELM_MARKERS.iter().any(|m| text[span.clone()].contains(m));
+                strings.push((span.start, span.end, !helm));
+            }
+        }
+    }
+    strings.sort_unstable();
+    let is_text = |at: usize| {
+        let i = strings.partition_point(|&(start, _, _)| start <= at);
+        let in_string = i > 0 && {
+            let (_, end, text_only) = strings[i - 1];
+            at < end && text_only
+        };
+        let line_start = text[..at].rfind(['\n', '\r']).map_or(0, |p| p + 1);
+        let before = &text[line_start..at];
+        in_string || before.trim_start().starts_with('#') || before.contains(" #")
+    };
+    text.match_indices("{{").map(|(at, _)| at).find(|&at| !is_text(at))
+}
+
+/// Whether a text has an `apiVersion` or `kind` key anywhere (`kind:`, `"kind":`).
+fn mentions_object_keys(text: &str) -> bool {
+    ["apiVersion", "kind"].iter().any(|key| {
+        text.match_indices(key).any(|(at, _)| {
+            let rest = text[at + key.len()..].trim_start_matches(['"', '\'']).trim_start_matches([' ', '\t']);
+            rest.starts_with(':')
+        })
+    })
 }

@@ -57,6 +57,9 @@ pub struct Object<'a> {
     pub effective_namespace: &'a str,
     /// A patch or fragment (kustomize patch, `$patch` directive), not a whole object.
     pub partial: bool,
+    /// `apiVersion` is missing (`api_version` is empty): a mistake `kubectl apply`
+    /// rejects; the object is still checked.
+    pub missing_api_version: bool,
     /// The pod template, for kinds that have one.
     template: Option<PodTemplate<'a>>,
     /// `metadata.annotations`, when a mapping.
@@ -287,6 +290,9 @@ pub struct Index<'a> {
     pub by_namespace: BTreeMap<&'a str, Vec<usize>>,
     /// Documents read, objects or not.
     pub documents: usize,
+    /// Objects skipped as templates of another tool (Jinja, Ansible): a `{{` in their
+    /// name, namespace, labels, annotations or selector. The file and where the `{{` is.
+    pub templates: Vec<(FileId, Range<usize>)>,
     /// For each object, the group of definitions of its identity (file order); the first
     /// whole definition of a group is the canonical one. Partial objects are alone.
     group_of: Vec<usize>,
@@ -311,7 +317,7 @@ impl<'a> Index<'a> {
         use rayon::prelude::*;
         let documents = files.iter().map(|f| f.documents.len()).sum();
         // Files in parallel; the result keeps file and document order.
-        let objects: Vec<Object<'a>> = files
+        let found: Vec<Found<'a>> = files
             .par_iter()
             .enumerate()
             .flat_map_iter(|(file_id, file)| {
@@ -322,15 +328,30 @@ impl<'a> Index<'a> {
                 out
             })
             .collect();
-        let mut objects = objects;
+        let mut objects = Vec::with_capacity(found.len());
+        let mut templates = Vec::new();
+        for f in found {
+            match f {
+                Found::Object(o) => objects.push(o),
+                Found::Template(file, at) => templates.push((file, at)),
+            }
+        }
         let mut by_namespace: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
         for (i, o) in objects.iter().enumerate() {
             by_namespace.entry(o.effective_namespace).or_default().push(i);
         }
         mark_kustomize_patches(files, &mut objects);
         let (group_of, groups) = group_identities(&objects);
-        let mut index =
-            Self { files, objects, by_namespace, documents, group_of, groups, selection: Selection::default() };
+        let mut index = Self {
+            files,
+            objects,
+            by_namespace,
+            documents,
+            templates,
+            group_of,
+            groups,
+            selection: Selection::default(),
+        };
         index.selection = Selection::build(&index);
         index
     }
@@ -474,30 +495,73 @@ fn mark_kustomize_patches(files: &[LoadedFile], objects: &mut [Object<'_>]) {
     }
 }
 
-fn collect_objects<'a>(root: NodeRef<'a>, file: FileId, doc: usize, default_ns: &'a str, out: &mut Vec<Object<'a>>) {
+/// What a document yields: an object, or an object skipped as a template.
+enum Found<'a> {
+    Object(Object<'a>),
+    Template(FileId, Range<usize>),
+}
+
+fn collect_objects<'a>(root: NodeRef<'a>, file: FileId, doc: usize, default_ns: &'a str, out: &mut Vec<Found<'a>>) {
     let Some(mut object) = object_of(root, file, doc, default_ns) else {
         return;
     };
     // One walk per document: a `$patch` anywhere makes the document a fragment.
     object.partial = has_patch_directive(root);
-    if object.kind == "List" || object.kind.ends_with("List") && object.node.get("items").is_some_and(|i| i.is_seq()) {
+    let is_list =
+        object.kind == "List" || object.kind.ends_with("List") && object.node.get("items").is_some_and(|i| i.is_seq());
+    if is_list {
         for item in object.node.get("items").into_iter().flat_map(super::yaml::NodeRef::items) {
             if let Some(mut o) = object_of(item, file, doc, default_ns) {
                 o.partial = object.partial;
-                out.push(o);
+                out.push(found(o));
             }
         }
         return;
     }
-    out.push(object);
+    out.push(found(object));
 }
 
-/// An object when the mapping has string `apiVersion` and `kind`.
+fn found(object: Object<'_>) -> Found<'_> {
+    match template_expression(&object) {
+        Some(at) => Found::Template(object.file, at),
+        None => Found::Object(object),
+    }
+}
+
+/// Where an object is a template of another tool than Helm (Jinja, Ansible,
+/// `envsubst`-like tools): a `{{` in its identity or its selection, which no API server
+/// accepts and which no rule can judge.
+fn template_expression<'a>(object: &Object<'a>) -> Option<Range<usize>> {
+    let templated = |n: NodeRef<'a>| n.scalar().is_some_and(|s| s.contains("{{")).then(|| n.span());
+    let metadata = object.metadata();
+    let mut places: Vec<NodeRef<'a>> = Vec::new();
+    places.extend(metadata.and_then(|m| m.get("name")));
+    places.extend(metadata.and_then(|m| m.get("namespace")));
+    let values = |m: Option<NodeRef<'a>>| m.into_iter().flat_map(|m| m.entries().map(|(_, v)| v)).collect::<Vec<_>>();
+    for key in ["labels", "annotations"] {
+        places.extend(values(metadata.and_then(|m| m.get(key))));
+    }
+    if let Some(template) = object.template {
+        places.extend(values(template.labels()));
+        places.extend(values(template.annotations()));
+    }
+    places.extend(values(object.node.path(&["spec", "selector"])));
+    places.extend(values(object.node.path(&["spec", "selector", "matchLabels"])));
+    places.into_iter().find_map(templated)
+}
+
+/// An object when the mapping has string `apiVersion` and `kind`; or `kind` and a named
+/// `metadata` without `apiVersion` (a mistake, reported, but the object is checked).
 fn object_of<'a>(node: NodeRef<'a>, file: FileId, doc: usize, default_ns: &'a str) -> Option<Object<'a>> {
-    let api_version = node.get("apiVersion")?.scalar().filter(|s| !s.is_empty())?;
     let kind = node.get("kind")?.scalar().filter(|s| !s.is_empty())?;
     let metadata = node.get("metadata");
     let name = metadata.and_then(|m| m.get("name")).and_then(|n| n.scalar());
+    let api_version = match node.get("apiVersion") {
+        Some(v) => v.scalar().filter(|s| !s.is_empty())?,
+        // kustomize's own files may leave `apiVersion` out.
+        None if name.is_some() && !["Kustomization", "Component"].contains(&kind) => "",
+        None => return None,
+    };
     let namespace = metadata.and_then(|m| m.get("namespace")).and_then(|n| n.scalar()).filter(|n| !n.is_empty());
     Some(Object {
         file,
@@ -509,6 +573,7 @@ fn object_of<'a>(node: NodeRef<'a>, file: FileId, doc: usize, default_ns: &'a st
         namespace,
         effective_namespace: namespace.unwrap_or(default_ns),
         partial: false,
+        missing_api_version: api_version.is_empty(),
         template: PodTemplate::read(node, kind),
         annotations: metadata.and_then(|m| m.get("annotations")).filter(NodeRef::is_map),
     })

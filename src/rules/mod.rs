@@ -17,6 +17,7 @@ mod duplicate_app_label;
 mod image_auto_without_injection;
 mod inject_annotation_value;
 mod misplaced_inject_annotation;
+mod missing_api_version;
 mod missing_app_label;
 mod namespace_multiple_injection_labels;
 mod namespace_not_injected;
@@ -71,6 +72,13 @@ pub static RULES: &[Rule] = &[
         summary: "a Helm or Go template, skipped because it is not a manifest",
         doc: doc!("template-skipped"),
         check: None,
+    },
+    Rule {
+        name: "missing-api-version",
+        severity: Severity::Error,
+        summary: "an object with `kind` and `metadata` but no `apiVersion`, which `kubectl apply` rejects",
+        doc: doc!("missing-api-version"),
+        check: Some(missing_api_version::check),
     },
     Rule {
         name: "unnamed-service-port",

@@ -1,0 +1,55 @@
+//! `missing-api-version`: an object with `kind` and a named `metadata` but no
+//! `apiVersion`, which `kubectl apply` rejects. The rest of the object is still checked.
+
+use super::{Context, Sink};
+
+/// Keys a Kubernetes object has at its top level besides `apiVersion`.
+const OBJECT_KEYS: &[&str] = &[
+    "kind",
+    "metadata",
+    "spec",
+    "status",
+    "data",
+    "binaryData",
+    "stringData",
+    "type",
+    "items",
+    "rules",
+    "subjects",
+    "roleRef",
+    "webhooks",
+    "immutable",
+    "secrets",
+    "imagePullSecrets",
+    "automountServiceAccountToken",
+];
+
+pub fn check(cx: &Context<'_>, sink: &mut Sink) {
+    for object in cx.index.objects.iter().filter(|o| o.missing_api_version) {
+        let misspelt = object.node.entries().find(|(k, _)| k.scalar().is_some_and(looks_like_api_version));
+        let (span, label) = match misspelt {
+            Some((key, _)) => (key.span(), "did you mean `apiVersion`?"),
+            None => (object.kind_span(), "no `apiVersion` beside this `kind`"),
+        };
+        let d = sink.report(
+            object,
+            span,
+            format!("{} has no `apiVersion`: `kubectl apply` rejects it", object.display_name()),
+        );
+        d.primary.message = label.into();
+        d.help = Some(match misspelt.and_then(|(k, _)| k.scalar()) {
+            Some(key) => format!("rename `{key}` to `apiVersion`"),
+            None => format!("add the `apiVersion` of `{}` (e.g. `v1` or `apps/v1`)", object.kind),
+        });
+    }
+}
+
+/// A top-level key that is probably a misspelt `apiVersion`: not one of an object's
+/// other keys, and close to it (case, a missing prefix, a typo).
+fn looks_like_api_version(key: &str) -> bool {
+    if OBJECT_KEYS.contains(&key) || key == "apiVersion" {
+        return false;
+    }
+    let lower = key.to_ascii_lowercase();
+    lower.contains("version") || crate::istio::config::did_you_mean(key, &["apiVersion"]).is_some()
+}
