@@ -304,24 +304,34 @@ fn display(path: &Path) -> String {
     s.strip_prefix("./").unwrap_or(&s).to_owned()
 }
 
-/// The directory read as context, when some inputs are files named explicitly.
+/// The directory read as context: the enclosing git repository of the first path named
+/// (a file, as a pre-commit hook names, or a folder), so that cross-file rules and the
+/// profile see the whole repository whatever part of it is named.
 fn context_dir(options: &Options) -> Option<PathBuf> {
-    let first_file = options.inputs.iter().find_map(|i| match i {
-        Input::Path(p) if !p.is_dir() => Some(p.as_path()),
-        _ => None,
+    let first = options.inputs.iter().find_map(|i| match i {
+        Input::Path(p) => Some(p.as_path()),
+        Input::Stdin(_) => None,
     });
     match &options.context {
         ContextMode::Off => None,
         ContextMode::Dir(dir) => Some(dir.clone()),
-        ContextMode::Auto => git_toplevel(first_file?),
+        ContextMode::Auto => git_toplevel(first?),
     }
 }
 
 /// The root of the git work tree holding `path`, shown relative to the working directory
-/// when it lies below it.
+/// when it lies below it. Like git, it does not climb into a directory listed in
+/// `GIT_CEILING_DIRECTORIES`.
 fn git_toplevel(path: &Path) -> Option<PathBuf> {
     let abs = std::fs::canonicalize(path).ok()?;
-    let root = abs.ancestors().skip(1).find(|dir| dir.join(".git").exists())?;
+    let start = if abs.is_dir() { abs.as_path() } else { abs.parent()? };
+    let ceilings: Vec<PathBuf> = std::env::var_os("GIT_CEILING_DIRECTORIES")
+        .map(|v| std::env::split_paths(&v).filter_map(|p| std::fs::canonicalize(p).ok()).collect())
+        .unwrap_or_default();
+    let root = start
+        .ancestors()
+        .take_while(|dir| *dir == start || !ceilings.iter().any(|c| c == dir))
+        .find(|dir| dir.join(".git").exists())?;
     let cwd = std::env::current_dir().ok().and_then(|c| std::fs::canonicalize(c).ok());
     Some(match cwd.as_deref().and_then(|c| root.strip_prefix(c).ok()) {
         Some(rel) if rel.as_os_str().is_empty() => PathBuf::from("."),
@@ -543,7 +553,7 @@ pub fn choose_profile(options: &Options, index: &Index<'_>) -> (Profile, String)
     let place = |e: &Evidence<'_>| {
         let file = &files[e.object.file];
         let line = file.source.position(e.object.kind_span().start).line;
-        format!("{} ({}:{line})", e.what, file.source.name)
+        format!("{} at {}:{line}", e.what, file.source.name)
     };
     let evidence: Vec<Evidence<'_>> = index.objects.iter().filter(|o| !o.partial).filter_map(evidence_of).collect();
     let count = |p: Profile| evidence.iter().filter(|e| e.profile == p).count();

@@ -56,7 +56,13 @@ pub fn load(id: FileId, name: String, path: Option<std::path::PathBuf>, bytes: V
         );
         return file;
     }
-    if !stream.errors.is_empty() && !mentions_object_keys(text) {
+    // A resource limit (nesting, the parser's own or meshlint's) is not a syntax error:
+    // such a file is reported.
+    let syntax_only = stream
+        .errors
+        .iter()
+        .all(|e| !e.message.contains("nested deeper than") && !e.message.contains("recursion limit"));
+    if !stream.errors.is_empty() && syntax_only && !mentions_object_keys(text) {
         file.skipped = Some(Skipped::Data);
         return file;
     }

@@ -4,6 +4,8 @@
 //! namespace, excludes, mistakes with positions, discovery up to the repository root),
 //! baselines, shell completions, the pre-commit hooks and a quiet stderr in pipes.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -21,8 +23,8 @@ fn root() -> &'static Path {
 
 /// The binary, run from `dir`, without colours.
 fn meshlint_in(dir: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_meshlint"));
-    cmd.current_dir(dir).env("NO_COLOR", "1").env_remove("RAYON_NUM_THREADS");
+    let mut cmd = common::meshlint_in(dir);
+    cmd.env_remove("RAYON_NUM_THREADS");
     cmd
 }
 

@@ -10,6 +10,8 @@
 //! one `kubernetes-validate` uses): the expectations never go through meshlint's own
 //! parser.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::os::unix::fs::PermissionsExt as _;
@@ -39,9 +41,7 @@ fn shared() -> PathBuf {
 }
 
 fn meshlint() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_meshlint"));
-    cmd.current_dir(root()).env("NO_COLOR", "1");
-    cmd
+    common::meshlint()
 }
 
 /// Run the binary; it must not panic, and must exit with `code`.

@@ -6,6 +6,8 @@
 //! `--policy` and `--inject-config` overriding what the tree holds; and the Istio 0.2.6
 //! reference, the seed's `myapp` example and the corpus.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -63,8 +65,8 @@ fn shared() -> PathBuf {
 
 /// The binary, run from the crate root, without colours and with rayon's default threads.
 fn meshlint() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_meshlint"));
-    cmd.current_dir(root()).env("NO_COLOR", "1").env_remove("RAYON_NUM_THREADS");
+    let mut cmd = common::meshlint();
+    cmd.env_remove("RAYON_NUM_THREADS");
     cmd
 }
 

@@ -5,6 +5,8 @@
 //! membership and the rules carrying istioctl analyze codes (`fixtures/trees/modern/check/`);
 //! `inject` refusing the profile; and what the profile says of Istio's own samples.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Output;
@@ -28,9 +30,7 @@ fn root() -> &'static Path {
 
 /// The binary, run from the crate root, without colours.
 fn meshlint() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_meshlint"));
-    cmd.current_dir(root()).env("NO_COLOR", "1");
-    cmd
+    common::meshlint()
 }
 
 fn run(args: &[&str]) -> Output {

@@ -5,11 +5,12 @@
 //! shared corpus. Every expectation is an exact set of (rule, path, line, labels); the
 //! lines are found by searching the manifests' text, never hard-coded.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use serde_json::Value;
 
 /// The rules under test.
@@ -56,14 +57,8 @@ fn finding(rule: &str, path: &str, line: usize, labels: &[(&str, usize)]) -> Fin
 
 /// Run `meshlint check ARGS --format json` in `cwd` and return the JSON report.
 fn check_json(cwd: &Path, args: &[&str]) -> Value {
-    let output = Command::cargo_bin("meshlint")
-        .expect("binary built")
-        .current_dir(cwd)
-        .arg("check")
-        .args(args)
-        .args(["--format", "json"])
-        .output()
-        .expect("meshlint runs");
+    let output =
+        common::meshlint_in(cwd).arg("check").args(args).args(["--format", "json"]).output().expect("meshlint runs");
     assert!(
         matches!(output.status.code(), Some(0 | 1)),
         "meshlint failed ({:?}): {}",

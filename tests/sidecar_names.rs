@@ -7,10 +7,10 @@
 //! The main case is Istio's own `prometheus-secure-metrics` sample, whose pod has a user
 //! volume `istio-certs`, moved out of the exempt `istio-system` namespace.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Output;
-
-use assert_cmd::Command;
 
 const FIXTURES: &str = "fixtures/sidecar-names";
 
@@ -23,12 +23,7 @@ fn shared() -> PathBuf {
 }
 
 fn run(dir: &Path, args: &[&str]) -> Output {
-    let output = Command::new(env!("CARGO_BIN_EXE_meshlint"))
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .args(args)
-        .output()
-        .expect("meshlint runs");
+    let output = common::meshlint_in(dir).args(args).output().expect("meshlint runs");
     let err = String::from_utf8_lossy(&output.stderr);
     assert!(!err.contains("panicked"), "meshlint {args:?} panicked:\n{err}");
     output
