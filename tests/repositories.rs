@@ -1,0 +1,214 @@
+//! Right on real repositories: the profile comes from evidence in the whole repository,
+//! namespaces from kustomizations and the configuration, every definition of an object
+//! is judged, and what is not a manifest (data files, templates of other tools) is
+//! skipped while a broken manifest stays an error. Each case is a small fixture tree
+//! under `fixtures/repos/`, or a copy of it in a temporary git repository.
+
+mod common;
+
+use std::path::Path;
+use std::process::Output;
+
+use serde_json::Value;
+
+const REPOS: &str = "fixtures/repos";
+
+fn run_in(dir: &Path, args: &[&str]) -> Output {
+    let output = common::meshlint_in(dir).args(args).output().expect("meshlint runs");
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(!err.contains("panicked"), "meshlint {args:?} panicked:\n{err}");
+    output
+}
+
+fn json_in(dir: &Path, args: &[&str]) -> Value {
+    let output = run_in(dir, args);
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("meshlint {args:?}: not JSON ({e}):\n{}", String::from_utf8_lossy(&output.stderr)))
+}
+
+fn check_json(args: &[&str]) -> Value {
+    let mut all = vec!["check", "--format", "json"];
+    all.extend(args);
+    json_in(common::root(), &all)
+}
+
+fn profile(report: &Value) -> (String, String) {
+    let s = &report["summary"];
+    (s["profile"].as_str().unwrap_or_default().to_owned(), s["profile_reason"].as_str().unwrap_or_default().to_owned())
+}
+
+/// (rule, path, line) of every finding.
+fn findings(report: &Value) -> Vec<(String, String, u64)> {
+    report["diagnostics"]
+        .as_array()
+        .expect("diagnostics")
+        .iter()
+        .map(|d| {
+            (
+                d["rule"].as_str().unwrap_or_default().to_owned(),
+                d["path"].as_str().unwrap_or_default().to_owned(),
+                d["line"].as_u64().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// A copy of a fixture tree in a new git repository (a `.git` directory is all meshlint
+/// looks for).
+fn repository(fixture: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(&common::root().join(REPOS).join(fixture), dir.path());
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    dir
+}
+
+// ---------------------------------------------------------------------------------------
+// 1. The profile
+
+#[test]
+fn a_virtual_service_means_modern_istio() {
+    let report = check_json(&[&format!("{REPOS}/profile-virtualservice")]);
+    let (name, reason) = profile(&report);
+    assert_eq!(name, "istio-modern", "{reason}");
+    assert!(reason.contains("VirtualService") && reason.contains("istio/routing.yaml:2"), "{reason}");
+}
+
+#[test]
+fn a_pod_label_means_modern_istio() {
+    let report = check_json(&[&format!("{REPOS}/profile-pod-label")]);
+    let (name, reason) = profile(&report);
+    assert_eq!(name, "istio-modern", "{reason}");
+    assert!(reason.contains("pod label `sidecar.istio.io/inject`") && reason.contains("worker.yaml:2"), "{reason}");
+}
+
+#[test]
+fn a_templated_namespace_is_no_evidence_and_is_skipped() {
+    // The Namespace labelled `istio-injection` has `name: "{{ item }}"`: an Ansible
+    // template, which must neither switch the profile nor be checked.
+    let report = check_json(&[&format!("{REPOS}/profile-template-namespace")]);
+    let (name, reason) = profile(&report);
+    assert_eq!(name, "istio-0.2", "{reason}");
+    assert!(reason.contains("the default"), "{reason}");
+    let found = findings(&report);
+    assert_eq!(
+        found,
+        [("template-skipped".to_owned(), format!("{REPOS}/profile-template-namespace/namespaces.yaml"), 5)],
+        "only the template note"
+    );
+}
+
+#[test]
+fn the_profile_is_the_same_whatever_part_of_the_repository_is_named() {
+    let repo = repository("profile-virtualservice");
+    for named in [".", "apps", "apps/reviews.yaml"] {
+        let report = json_in(repo.path(), &["check", "--format", "json", named]);
+        let (name, reason) = profile(&report);
+        assert_eq!(name, "istio-modern", "naming {named}: {reason}");
+        assert!(reason.contains("istio/routing.yaml:2"), "naming {named}: {reason}");
+        let audit = json_in(repo.path(), &["audit", "--format", "json", named]);
+        assert_eq!(audit["profile"], "istio-modern", "audit naming {named}");
+    }
+    // Without the repository around it, the folder alone has no evidence.
+    let report = json_in(repo.path(), &["check", "--format", "json", "--no-context", "apps"]);
+    assert_eq!(profile(&report).0, "istio-0.2");
+}
+
+#[test]
+fn conflicting_evidence_is_named() {
+    let repo = repository("profile-virtualservice");
+    let old_route = "apiVersion: config.istio.io/v1alpha2\nkind: RouteRule\nmetadata:\n  name: reviews-default\nspec:\n  destination:\n    name: reviews\n";
+    std::fs::write(repo.path().join("istio/route-rule.yaml"), old_route).unwrap();
+    let report = json_in(repo.path(), &["check", "--format", "json", "."]);
+    let (name, reason) = profile(&report);
+    assert!(reason.starts_with("conflicting evidence"), "{reason}");
+    assert!(reason.contains("VirtualService") && reason.contains("RouteRule"), "{reason}");
+    // One piece of evidence each: the tie goes to modern Istio.
+    assert_eq!(name, "istio-modern");
+    // The explicit setting wins.
+    let report = json_in(repo.path(), &["check", "--format", "json", "--profile", "istio-0.2", "."]);
+    assert_eq!(profile(&report), ("istio-0.2".to_owned(), "asked for".to_owned()));
+}
+
+// ---------------------------------------------------------------------------------------
+// 4. What is not a manifest
+
+#[test]
+fn data_files_are_skipped_and_a_broken_manifest_is_still_an_error() {
+    let report = check_json(&[&format!("{REPOS}/not-manifests/data")]);
+    let found = findings(&report);
+    assert_eq!(found, [("invalid-yaml".to_owned(), format!("{REPOS}/not-manifests/data/broken.yaml"), 5)]);
+    // Rewriting the tree is no tool error because of the data files (the broken manifest
+    // is one).
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(&common::root().join(REPOS).join("not-manifests/data"), dir.path());
+    std::fs::remove_file(dir.path().join("broken.yaml")).unwrap();
+    for mode in ["--check", "--write"] {
+        let output = run_in(dir.path(), &["inject", mode, "."]);
+        assert_eq!(output.status.code(), Some(0), "inject {mode}: {}", String::from_utf8_lossy(&output.stderr));
+    }
+}
+
+#[test]
+fn a_jinja_template_is_skipped_with_a_note() {
+    let report = check_json(&[&format!("{REPOS}/not-manifests/jinja")]);
+    assert_eq!(
+        findings(&report),
+        [("template-skipped".to_owned(), format!("{REPOS}/not-manifests/jinja/sidecar.yaml"), 5)]
+    );
+    assert_eq!(report["summary"]["objects"], 0, "the templated Deployment is not an object");
+}
+
+#[test]
+fn the_injector_config_map_is_read_not_skipped_as_a_template() {
+    // Its `config` embeds Go templates; `values` turns on enableNamespacesByDefault, so a
+    // workload in an unlabelled namespace is injected.
+    let dir = common::root().join(REPOS).join("injector-config");
+    let report = check_json(&[dir.to_str().unwrap()]);
+    assert!(findings(&report).iter().all(|(rule, _, _)| rule != "template-skipped"), "{:?}", findings(&report));
+    let audit = json_in(common::root(), &["audit", "--format", "json", &format!("{REPOS}/injector-config")]);
+    let rows = audit["workloads"].as_array().expect("rows");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["outcome"], "injected", "{:#}", rows[0]);
+    // The control: with the flag off, the same workload is not injected.
+    let repo = repository("injector-config");
+    let config = repo.path().join("istio-sidecar-injector.yaml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("\"enableNamespacesByDefault\": true", "\"enableNamespacesByDefault\": false"),
+    )
+    .unwrap();
+    let audit = json_in(repo.path(), &["audit", "--format", "json", "."]);
+    assert_eq!(audit["workloads"][0]["outcome"], "not-injected", "{:#}", audit["workloads"][0]);
+}
+
+#[test]
+fn a_missing_api_version_is_reported_and_the_object_still_checked() {
+    let file = common::shared().join("reference/istio-0.2.6/install/kubernetes/mesh-expansion.yaml");
+    let output = run_in(common::root(), &["check", "--format", "concise", "--no-context", file.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&output.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    // `Version: v1` at line 3, column 1, above `kind: Service`.
+    assert!(lines[0].ends_with("mesh-expansion.yaml:3:1: error[missing-api-version] Service/istio-pilot-ilb has no `apiVersion`: `kubectl apply` rejects it"), "{text}");
+    // The Service is checked: its unnamed port 8080 (line 15).
+    assert!(
+        lines.iter().any(|l| l.contains("mesh-expansion.yaml:15:11: warning[unnamed-service-port] port 8080")),
+        "{text}"
+    );
+    let json = json_in(common::root(), &["check", "--format", "json", "--no-context", file.to_str().unwrap()]);
+    let missing = json["diagnostics"].as_array().unwrap().iter().find(|d| d["rule"] == "missing-api-version").unwrap();
+    assert_eq!(missing["help"], "rename `Version` to `apiVersion`");
+}
