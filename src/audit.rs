@@ -131,7 +131,7 @@ fn modern_summary(files: &[LoadedFile], modern: &ModernConfig) -> PolicySummary 
 pub fn audit(options: &Options) -> Audit {
     let loaded = engine::load_all(options);
     let files = &loaded.files;
-    let model_options = ModelOptions { namespace: options.namespace.clone() };
+    let model_options = ModelOptions { namespace: options.namespace.clone(), config: Some(options.config.clone()) };
     let index = Index::build(files, &model_options);
     let found = engine::inject_config(options, &loaded, &index);
     let config = &found.config;

@@ -14,7 +14,7 @@ use crate::yaml::{self, NodeRef};
 
 pub const FILE_NAME: &str = ".meshlint.yaml";
 
-const KEYS: &[&str] = &["profile", "namespace", "fail-on", "rules", "exclude", "ignore", "inject"];
+const KEYS: &[&str] = &["profile", "namespace", "namespaces", "fail-on", "rules", "exclude", "ignore", "inject"];
 const IGNORE_KEYS: &[&str] = &["rules", "objects", "paths"];
 
 /// A rule's level in the configuration.
@@ -50,6 +50,9 @@ pub struct Config {
     pub root: PathBuf,
     pub profile: Option<Profile>,
     pub namespace: Option<String>,
+    /// `namespaces:`: the namespace of objects that name none, by path glob (relative to
+    /// `root`), for repositories applied with `kubectl apply -n`. The first match wins.
+    pub namespaces: Vec<(GlobMatcher, String)>,
     pub fail_on: Option<Severity>,
     pub rules: Vec<(String, Level)>,
     pub exclude: Vec<GlobMatcher>,
@@ -114,6 +117,7 @@ impl Config {
                     Some(ns) => c.namespace = Some(ns.to_owned()),
                     None => c.wrong_type(value, "a string"),
                 },
+                "namespaces" => c.read_namespaces(value),
                 "fail-on" => match value.scalar().and_then(severity) {
                     Some(s) => c.fail_on = Some(s),
                     None => c.wrong_type(value, "`error`, `warning` or `info`"),
@@ -198,6 +202,36 @@ impl Config {
         out
     }
 
+    fn read_namespaces(&mut self, value: NodeRef<'_>) {
+        if !value.is_map() {
+            return self.wrong_type(value, "a mapping from path globs to namespaces");
+        }
+        for (key, ns) in value.entries() {
+            let Some(glob) = key.scalar() else {
+                self.wrong_type(key, "a path glob");
+                continue;
+            };
+            let Some(namespace) = ns.as_str().filter(|n| is_dns_label(n)) else {
+                self.wrong_type(ns, "a namespace name (a DNS label: lowercase letters, digits and `-`)");
+                continue;
+            };
+            match Glob::new(glob) {
+                Ok(g) => self.namespaces.push((g.compile_matcher(), namespace.to_owned())),
+                Err(e) => self.problem(key.span(), format!("invalid glob: {e}"), None),
+            }
+        }
+    }
+
+    /// The namespace the configuration gives a file's objects that name none.
+    #[must_use]
+    pub fn namespace_of(&self, path: &Path) -> Option<&str> {
+        if self.namespaces.is_empty() {
+            return None;
+        }
+        let rel = relative_to(path, &self.root);
+        self.namespaces.iter().find(|(g, _)| g.is_match(&rel)).map(|(_, ns)| ns.as_str())
+    }
+
     fn read_ignores(&mut self, value: NodeRef<'_>) {
         if !value.is_seq() {
             return self.wrong_type(value, "a list of `{rules, objects, paths}` entries");
@@ -276,4 +310,14 @@ mod tests {
         assert_eq!(c.problems[1].help.as_deref(), Some("did you mean `unnamed-service-port`?"));
         assert_eq!(&text[c.problems[2].range.clone()], "loud");
     }
+}
+
+/// Whether `name` can be a namespace: an RFC 1123 DNS label.
+#[must_use]
+pub fn is_dns_label(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
 }

@@ -391,7 +391,7 @@ pub fn inject_config(options: &Options, loaded: &Loaded, index: &Index<'_>) -> c
 #[must_use]
 pub fn check(options: &Options) -> Report {
     let loaded = load_all(options);
-    let model_options = ModelOptions { namespace: options.namespace.clone() };
+    let model_options = ModelOptions { namespace: options.namespace.clone(), config: Some(options.config.clone()) };
     let mut errors = loaded.errors.clone();
     let (diagnostics, documents, objects, profile_used) = {
         let files = &loaded.files;

@@ -67,7 +67,7 @@ fn rewrite(text: &str, step: &Step) -> Option<String> {
     if !parses(&files[0]) {
         return None;
     }
-    let options = ModelOptions { namespace: "default".into() };
+    let options = ModelOptions::new("default");
     let index = Index::build(&files, &options);
     let change = match step {
         Step::Inject => {

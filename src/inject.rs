@@ -483,7 +483,7 @@ fn verify(
     if reloaded.documents.len() != old.documents.len() {
         return Err("the rewritten text has a different number of documents; the file was left unchanged".into());
     }
-    let options = ModelOptions { namespace: "default".into() };
+    let options = ModelOptions::new("default");
     let new_files = [reloaded];
     let new_index = Index::build(&new_files, &options);
     // The same objects, in the same order, judged as whole or partial as before.
@@ -890,7 +890,7 @@ pub fn rewrite(
 ) -> Rewrite {
     let loaded = crate::engine::load_all(options);
     let files = &loaded.files;
-    let model_options = ModelOptions { namespace: options.namespace.clone() };
+    let model_options = ModelOptions { namespace: options.namespace.clone(), config: Some(options.config.clone()) };
     let index = Index::build(files, &model_options);
     let found = crate::engine::inject_config(options, &loaded, &index);
     let settings = match direction {
@@ -932,7 +932,7 @@ mod tests {
     fn verifier_refuses_a_rewrite_that_duplicates_a_name() {
         let text = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: m\nspec:\n  template:\n    metadata:\n      labels:\n        app: m\n    spec:\n      containers:\n      - name: m\n        image: m\n      volumes:\n      - name: istio-certs\n        emptyDir: {}\n";
         let files = [load::load(0, "m.yaml".into(), None, text.as_bytes().to_vec())];
-        let options = ModelOptions { namespace: "default".into() };
+        let options = ModelOptions::new("default");
         let index = Index::build(&files, &options);
         let object = &index.objects[0];
         let template = PodTemplate::of(object).expect("a workload");

@@ -17,6 +17,7 @@ pub mod fsio;
 pub mod fuzzing;
 pub mod inject;
 pub mod istio;
+pub mod kustomize;
 pub mod load;
 pub mod model;
 pub mod render;

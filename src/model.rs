@@ -273,11 +273,27 @@ impl<'a> Service<'a> {
     }
 }
 
-/// Options that decide how objects are read.
-#[derive(Debug, Clone)]
+/// Options that decide how ob#[derive(Debug, Clone, Default)]
 pub struct ModelOptions {
     /// Namespace of objects that name none.
     pub namespace: String,
+    /// The configuration whose `namespaces:` map gives the namespace by path.
+    pub config: Option<crate::config::Config>,
+}
+
+impl ModelOptions {
+    /// Objects that name no namespace are in `namespace`.
+    #[must_use]
+    pub fn new(namespace: impl Into<String>) -> Self {
+        Self { namespace: namespace.into(), config: None }
+    }
+
+    /// The namespace of a file's objects that name none: the configuration's for its
+    /// path, else the default.
+    fn default_namespace(&self, file: &LoadedFile) -> &str {
+        let by_path = self.config.as_ref().zip(file.source.path.as_deref()).and_then(|(c, p)| c.namespace_of(p));
+        by_path.unwrap_or(&self.namespace)
+    }
 }
 
 /// All objects of a run, indexed.
@@ -317,13 +333,19 @@ impl<'a> Index<'a> {
         use rayon::prelude::*;
         let documents = files.iter().map(|f| f.documents.len()).sum();
         // Files in parallel; the result keeps file and document order.
+        let kustomized = crate::kustomize::namespaces(files);
         let found: Vec<Found<'a>> = files
             .par_iter()
             .enumerate()
             .flat_map_iter(|(file_id, file)| {
                 let mut out = Vec::new();
+                let default_ns = options.default_namespace(file);
                 for (doc_id, doc) in file.documents.iter().enumerate() {
-                    collect_objects(doc.root(), file_id, doc_id, &options.namespace, &mut out);
+                    collect_objects(doc.root(), file_id, doc_id, default_ns, &mut out);
+                }
+                // Where kustomizations put the file's objects: one object per namespace.
+                if let Some(namespaces) = &kustomized[file_id] {
+                    out = out.into_iter().flat_map(|f| place(f, namespaces, default_ns)).collect();
                 }
                 out
             })
@@ -462,9 +484,7 @@ fn mark_kustomize_patches(files: &[LoadedFile], objects: &mut [Object<'_>]) {
     let mut patch_files = std::collections::HashSet::new();
     for file in files {
         let Some(path) = &file.source.path else { continue };
-        let is_kustomization =
-            path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("kustomization."));
-        let Some(dir) = path.parent().filter(|_| is_kustomization) else { continue };
+        let Some(dir) = path.parent().filter(|_| crate::kustomize::is_kustomization(path)) else { continue };
         for doc in &file.documents {
             let root = doc.root();
             let listed = ["patchesStrategicMerge", "patches", "patchesJson6902"]
@@ -519,6 +539,21 @@ fn collect_objects<'a>(root: NodeRef<'a>, file: FileId, doc: usize, default_ns: 
         return;
     }
     out.push(found(object));
+}
+
+/// A namespaced object in each namespace kustomizations give it (`None`: its own).
+fn place<'a>(found: Found<'a>, namespaces: &[Option<&'a str>], default_ns: &'a str) -> Vec<Found<'a>> {
+    match found {
+        Found::Object(o) if !crate::kustomize::CLUSTER_SCOPED.contains(&o.kind) => namespaces
+            .iter()
+            .map(|ns| {
+                let mut copy = o.clone();
+                copy.effective_namespace = ns.unwrap_or(o.namespace.unwrap_or(default_ns));
+                Found::Object(copy)
+            })
+            .collect(),
+        other => vec![other],
+    }
 }
 
 fn found(object: Object<'_>) -> Found<'_> {

@@ -6,6 +6,7 @@
 
 mod common;
 
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Output;
 
@@ -211,4 +212,64 @@ fn a_missing_api_version_is_reported_and_the_object_still_checked() {
     let json = json_in(common::root(), &["check", "--format", "json", "--no-context", file.to_str().unwrap()]);
     let missing = json["diagnostics"].as_array().unwrap().iter().find(|d| d["rule"] == "missing-api-version").unwrap();
     assert_eq!(missing["help"], "rename `Version` to `apiVersion`");
+}
+
+// ---------------------------------------------------------------------------------------
+// 2. Namespaces
+
+/// (namespace, kind/name, path:line) of every audit row.
+fn audit_rows(dir: &Path, args: &[&str]) -> Vec<(String, String, String)> {
+    let mut all = vec!["audit", "--format", "json"];
+    all.extend(args);
+    let audit = json_in(dir, &all);
+    audit["workloads"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| {
+            (
+                r["namespace"].as_str().unwrap_or_default().to_owned(),
+                format!("{}/{}", r["kind"].as_str().unwrap_or_default(), r["name"].as_str().unwrap_or_default()),
+                format!("{}:{}", r["path"].as_str().unwrap_or_default(), r["line"]),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_kustomization_namespace_reaches_through_two_levels_of_bases() {
+    // overlays/{dev,staging,production} set their namespace and include bases/backend,
+    // which includes bases/common: the Deployment and the Service exist in the three
+    // namespaces, and nowhere else (the bases are not applied on their own).
+    let tree = format!("{REPOS}/kustomize");
+    let rows = audit_rows(common::root(), &[&tree]);
+    let at = format!("{tree}/bases/backend/deployment.yaml:2");
+    let want: Vec<(String, String, String)> = ["dev", "production", "staging"]
+        .iter()
+        .map(|ns| ((*ns).to_owned(), "Deployment/backend".to_owned(), at.clone()))
+        .collect();
+    assert_eq!(rows, want);
+    // The Service of bases/common, two levels down, is in the same namespaces: no
+    // `pod-without-service` in any of them.
+    let report = check_json(&[&tree]);
+    assert!(findings(&report).iter().all(|(rule, _, _)| rule != "pod-without-service"), "{:?}", findings(&report));
+    // Without the overlays, the base alone is in the default namespace.
+    let rows = audit_rows(common::root(), &["--no-context", &format!("{tree}/bases")]);
+    assert_eq!(rows, [("default".to_owned(), "Deployment/backend".to_owned(), at)]);
+}
+
+#[test]
+fn the_configuration_maps_paths_to_namespaces() {
+    // Two apps share `app: web`, each applied to its own namespace with `kubectl -n`.
+    let dir = common::root().join(REPOS).join("paths");
+    let report = json_in(&dir, &["check", "--format", "json", "."]);
+    assert_eq!(findings(&report), [], "the map puts the apps in shop and travel");
+    let rows = audit_rows(&dir, &["."]);
+    let namespaces: Vec<&str> = rows.iter().map(|(ns, _, _)| ns.as_str()).collect();
+    assert_eq!(namespaces, ["shop", "travel"]);
+    // Without it, both land in `default`: one app label for two workloads, and each pod
+    // selected by both Services.
+    let report = json_in(&dir, &["check", "--format", "json", "--config", "/dev/null", "."]);
+    let rules: BTreeSet<String> = findings(&report).into_iter().map(|(rule, _, _)| rule).collect();
+    assert_eq!(rules, BTreeSet::from(["duplicate-app-label".to_owned(), "pod-in-multiple-services".to_owned()]));
 }
