@@ -289,6 +289,16 @@ fn severity(s: &str) -> Option<Severity> {
     }
 }
 
+/// Whether `name` can be a namespace: an RFC 1123 DNS label.
+#[must_use]
+pub fn is_dns_label(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -310,14 +320,4 @@ mod tests {
         assert_eq!(c.problems[1].help.as_deref(), Some("did you mean `unnamed-service-port`?"));
         assert_eq!(&text[c.problems[2].range.clone()], "loud");
     }
-}
-
-/// Whether `name` can be a namespace: an RFC 1123 DNS label.
-#[must_use]
-pub fn is_dns_label(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 63
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !name.starts_with('-')
-        && !name.ends_with('-')
 }

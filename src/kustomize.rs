@@ -72,13 +72,13 @@ pub fn namespaces(files: &[LoadedFile]) -> Vec<Option<Vec<Option<&str>>>> {
     // What each kustomization includes: other kustomizations (by folder) and files.
     let mut includes: Vec<Vec<usize>> = vec![Vec::new(); kustomizations.len()];
     let mut resources: Vec<Vec<usize>> = vec![Vec::new(); kustomizations.len()];
-    let mut included = vec![false; kustomizations.len()];
+    let mut is_base = vec![false; kustomizations.len()];
     for (k, (_, kz)) in kustomizations.iter().enumerate() {
         for entry in &kz.entries {
             let Some(path) = canonical(entry) else { continue };
             if let Some(&child) = by_dir.get(&path) {
                 includes[k].push(child);
-                included[child] = true;
+                is_base[child] = true;
             } else if let Some(&file) = by_path.get(&path) {
                 resources[k].push(file);
             } else if path.is_dir() {
@@ -87,7 +87,7 @@ pub fn namespaces(files: &[LoadedFile]) -> Vec<Option<Vec<Option<&str>>>> {
         }
     }
     let mut reached: Vec<BTreeSet<Option<&str>>> = vec![BTreeSet::new(); files.len()];
-    for root in (0..kustomizations.len()).filter(|k| !included[*k]) {
+    for root in (0..kustomizations.len()).filter(|k| !is_base[*k]) {
         let mut stack = vec![(root, kustomizations[root].1.namespace, 0usize)];
         while let Some((k, namespace, depth)) = stack.pop() {
             // A cycle is kustomize's error; stop walking it.
