@@ -143,14 +143,10 @@ pub fn audit(options: &Options) -> Audit {
     };
     let mut rows = Vec::new();
     let mut summary = Summary::default();
-    for (i, object) in index.objects.iter().enumerate() {
-        // One row per object: its first whole definition among the named files (a copy
-        // in a context file that sorts first does not hide it).
+    for object in &index.objects {
+        // One row per definition in the named files: variants of one object defined in
+        // several files may not be injected alike.
         if object.partial || !loaded.targets[object.file] {
-            continue;
-        }
-        let named = |o: usize| !index.objects[o].partial && loaded.targets[index.objects[o].file];
-        if index.other_definitions(i).any(|o| o < i && named(o)) {
             continue;
         }
         let Some(template) = PodTemplate::of(object) else { continue };

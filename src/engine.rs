@@ -2,7 +2,7 @@
 //! run the rules, sort. The result is the same whatever the thread count: files are
 //! ordered by path before they get their ids, and diagnostics are sorted at the end.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::{Read, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -370,6 +370,40 @@ pub fn load_all(options: &Options) -> Loaded {
     Loaded { files, targets, errors, inject_config, config_file }
 }
 
+/// Rules check every definition of an object, each at its own place. In pre-commit mode
+/// the same finding (rule, object, field, message) at a definition in an unchanged file
+/// becomes a label of the one at the definition in a named file, so it is reported there
+/// once. The same finding at the same place (an object a kustomization puts in several
+/// namespaces) is kept once.
+fn merge_definitions(diagnostics: Vec<Diagnostic>, targets: &[bool]) -> Vec<Diagnostic> {
+    let mut out: Vec<Diagnostic> = Vec::with_capacity(diagnostics.len());
+    // For each finding key, the kept diagnostics: at most one outside the named files.
+    let mut by_key: HashMap<(&'static str, String, String), Vec<usize>> = HashMap::new();
+    for d in diagnostics {
+        let key = (d.rule, d.fingerprint.clone().unwrap_or_default(), d.message.clone());
+        let kept = by_key.entry(key).or_default();
+        let same_place = |o: &Diagnostic| o.primary.file == d.primary.file && o.primary.range == d.primary.range;
+        if kept.iter().any(|&i| same_place(&out[i])) {
+            continue;
+        }
+        let named = targets[d.primary.file];
+        // An unchanged file's copy joins a named one; a named copy takes an unchanged one.
+        let partner = kept.iter().copied().find(|&i| d.object.is_some() && targets[out[i].primary.file] != named);
+        let Some(i) = partner else {
+            kept.push(out.len());
+            out.push(d);
+            continue;
+        };
+        let target = &mut out[i];
+        let mut moved = if named { std::mem::replace(&mut target.primary, d.primary) } else { d.primary };
+        moved.message = "also defined here, with the same finding".into();
+        if !target.labels.contains(&moved) {
+            target.labels.push(moved);
+        }
+    }
+    out
+}
+
 /// The injection configuration of a run, with `--policy` applied.
 #[must_use]
 pub fn inject_config(options: &Options, loaded: &Loaded, index: &Index<'_>) -> config::Loaded {
@@ -436,9 +470,10 @@ pub fn check(options: &Options) -> Report {
             &options.namespace,
         );
         apply_levels(&mut diagnostics, &options.config);
+        baseline::fingerprint(&mut diagnostics, files, &index);
+        let mut diagnostics = merge_definitions(diagnostics, &loaded.targets);
         // Report what touches a named file: its primary span or any of its labels.
         diagnostics.retain(|d| d.files().any(|f| loaded.targets[f]));
-        baseline::fingerprint(&mut diagnostics, files, &index);
         if let Some(path) = &options.baseline {
             if let Err(e) = baseline::filter(path, &mut diagnostics) {
                 errors.push(format!("{}: {e}", path.display()));

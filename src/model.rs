@@ -322,7 +322,7 @@ pub struct Index<'a> {
 struct Selection<'a> {
     /// (namespace, key, value) of each Service's least common selector pair.
     by_pair: HashMap<(&'a str, &'a str, &'a str), Vec<usize>>,
-    /// Each canonical Service's selector pairs.
+    /// Each Service definition's selector pairs.
     selectors: HashMap<usize, Vec<(&'a str, &'a str)>>,
 }
 
@@ -395,10 +395,14 @@ impl<'a> Index<'a> {
         self.objects.iter().enumerate().filter(|(i, _)| self.is_canonical(*i))
     }
 
-    /// Canonical Services in the template's namespace whose selector matches its labels,
-    /// in index order.
+    /// The Services whose selector matches the labels of `workload`'s pod template, in
+    /// its namespace, in index order. A Service defined in several files is judged by
+    /// its definition nearest to the workload's (same file, then same folder, then the
+    /// nearest common folder), so an unrelated copy elsewhere neither adds nor hides one.
     #[must_use]
-    pub fn selecting_services(&self, namespace: &str, template: &PodTemplate<'a>) -> Vec<usize> {
+    pub fn selecting_services(&self, workload: usize, template: &PodTemplate<'a>) -> Vec<usize> {
+        let object = &self.objects[workload];
+        let namespace = object.effective_namespace;
         let labels: Vec<(&str, &str)> = template
             .labels()
             .into_iter()
@@ -411,10 +415,27 @@ impl<'a> Index<'a> {
             .flatten()
             .copied()
             .filter(|s| self.selection.selectors[s].iter().all(|pair| labels.contains(pair)))
+            .filter(|&s| self.nearest_definition(s, object.file) == s)
             .collect();
         found.sort_unstable();
         found.dedup();
         found
+    }
+
+    /// Of the definitions of `object`'s identity, the one nearest to file `file`.
+    #[must_use]
+    pub fn nearest_definition(&self, object: usize, file: FileId) -> usize {
+        let group = &self.groups[self.group_of[object]];
+        if group.len() == 1 {
+            return object;
+        }
+        let name = |f: FileId| self.files[f].source.name.as_str();
+        group
+            .iter()
+            .copied()
+            .filter(|&d| !self.objects[d].partial)
+            .min_by_key(|&d| (path_distance(name(self.objects[d].file), name(file)), d))
+            .unwrap_or(object)
     }
 
     /// Objects with a pod template, with that template.
@@ -431,7 +452,7 @@ impl<'a> Selection<'a> {
     fn build(index: &Index<'a>) -> Self {
         let mut selectors = HashMap::default();
         let mut frequency: HashMap<(&str, &str, &str), usize> = HashMap::default();
-        for (i, object) in index.canonical() {
+        for (i, object) in index.objects.iter().enumerate().filter(|(_, o)| !o.partial) {
             let Some(service) = Service::of(object) else { continue };
             let pairs: Vec<_> = service.selector_pairs().collect();
             if pairs.is_empty() {
@@ -456,6 +477,22 @@ impl<'a> Selection<'a> {
         }
         Self { by_pair, selectors }
     }
+}
+
+/// How far apart two files are: 0 for the same file, 1 in the same folder, else the
+/// folders between them through their nearest common folder, plus one.
+fn path_distance(a: &str, b: &str) -> usize {
+    if a == b {
+        return 0;
+    }
+    let dirs = |p: &'_ str| -> Vec<String> {
+        let mut parts: Vec<String> = p.split(['/', '\\']).map(str::to_owned).collect();
+        parts.pop();
+        parts
+    };
+    let (da, db) = (dirs(a), dirs(b));
+    let common = da.iter().zip(&db).take_while(|(x, y)| x == y).count();
+    da.len() - common + db.len() - common + 1
 }
 
 /// Group definitions of one identity (kind, namespace, name); partial and unnamed

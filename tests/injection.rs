@@ -869,8 +869,15 @@ fn the_corpus_audit_is_complete_deterministic_and_agrees_with_csv() {
         assert!(str_of(row, "path").starts_with(&format!("{corpus}/")), "{row:#}");
         assert!(OUTCOMES.contains(&str_of(row, "outcome")), "{row:#}");
         assert!(REASONS.contains(&str_of(row, "reason")), "{row:#}");
-        let identity = (str_of(row, "namespace"), str_of(row, "kind"), str_of(row, "name"));
-        assert!(identities.insert(identity), "two rows for one workload {identity:?}");
+        // One row per definition: an object defined in two files has two rows.
+        let identity = (
+            str_of(row, "namespace"),
+            str_of(row, "kind"),
+            str_of(row, "name"),
+            str_of(row, "path"),
+            usize_of(row, "line"),
+        );
+        assert!(identities.insert(identity), "two rows for one definition {identity:?}");
     }
     assert_summary_matches_rows(&audit);
 

@@ -74,11 +74,16 @@ fn str_of<'v>(value: &'v Value, key: &str) -> &'v str {
     value[key].as_str().unwrap_or_else(|| panic!("`{key}` is not a string in {value}"))
 }
 
-/// The row of the workload `namespace/kind/name`, which must appear once.
+/// The row of the workload `namespace/kind/name`: one per definition, which must all get
+/// the same verdict.
 fn row<'a>(audit: &'a Value, namespace: &str, kind: &str, name: &str) -> &'a Value {
     let found: Vec<&Value> =
         rows(audit).iter().filter(|r| r["namespace"] == namespace && r["kind"] == kind && r["name"] == name).collect();
-    assert_eq!(found.len(), 1, "expected one row for {namespace}/{kind}/{name}, found {found:#?}");
+    assert!(!found.is_empty(), "no row for {namespace}/{kind}/{name}");
+    assert!(
+        found.iter().all(|r| (&r["outcome"], &r["reason"]) == (&found[0]["outcome"], &found[0]["reason"])),
+        "definitions of {namespace}/{kind}/{name} disagree: {found:#?}"
+    );
     found[0]
 }
 
@@ -561,10 +566,19 @@ fn samples_addons_opted_out_by_pod_label() {
 
 #[test]
 fn samples_secure_metrics_prometheus_opts_in_by_label() {
+    // Two definitions of istio-system/Deployment/prometheus: the addon opts out with the
+    // pod label "false", the secure-metrics variant opts in with "true". Both are rows.
     let report = audit(&["--profile", "istio-modern", SAMPLES]);
-    let r = row(&report, "istio-system", "Deployment", "prometheus");
-    assert!(str_of(r, "path").ends_with("addons/extras/prometheus-secure-metrics.yaml"), "{r}");
-    assert_eq!(verdict(r), INJECTED_OPT_IN);
+    let definitions: Vec<&Value> =
+        rows(&report).iter().filter(|r| r["namespace"] == "istio-system" && r["name"] == "prometheus").collect();
+    let by_file = |suffix: &str| {
+        let found: Vec<&&Value> = definitions.iter().filter(|r| str_of(r, "path").ends_with(suffix)).collect();
+        assert_eq!(found.len(), 1, "{suffix}: {definitions:#?}");
+        verdict(found[0])
+    };
+    assert_eq!(definitions.len(), 2, "{definitions:#?}");
+    assert_eq!(by_file("addons/extras/prometheus-secure-metrics.yaml"), INJECTED_OPT_IN);
+    assert_eq!(by_file("addons/prometheus.yaml"), ("not-injected", "pod-label-no-inject"));
     let file = format!("{SAMPLES}/addons/extras/prometheus-secure-metrics.yaml");
     let alone = audit(&["--profile", "istio-modern", "--no-context", &file]);
     let r = row(&alone, "istio-system", "Deployment", "prometheus");

@@ -241,15 +241,16 @@ fn variant_files_define_one_object() {
     let dir = fixture("variants");
     // `details` and `details-v1` in both files: one Service selecting one Deployment, so
     // neither pod-in-multiple-services nor duplicate-app-label. `traffic-generator` in
-    // both files has no Service: reported once, at its first definition in path order
-    // (`bookinfo-psa.yaml` < `bookinfo.yaml`), pointing at the other definition.
-    let psa = dir.join("bookinfo-psa.yaml");
-    let plain = dir.join("bookinfo.yaml");
-    let labels = find_line(&psa, &["  name: traffic-generator", "  template:", "      labels:"]) + 1;
-    let also = find_line(&plain, &["  name: traffic-generator"]);
+    // both files has no Service: every definition is checked, so it is reported in each
+    // file, at that definition's labels.
+    let labels =
+        |file: &str| find_line(&dir.join(file), &["  name: traffic-generator", "  template:", "      labels:"]) + 1;
     assert_findings(
         &check_dir(&dir, &[], POD_RULES),
-        &[finding("pod-without-service", "bookinfo-psa.yaml", labels, &[("bookinfo.yaml", also)])],
+        &[
+            finding("pod-without-service", "bookinfo-psa.yaml", labels("bookinfo-psa.yaml"), &[]),
+            finding("pod-without-service", "bookinfo.yaml", labels("bookinfo.yaml"), &[]),
+        ],
     );
 }
 

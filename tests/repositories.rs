@@ -273,3 +273,90 @@ fn the_configuration_maps_paths_to_namespaces() {
     let rules: BTreeSet<String> = findings(&report).into_iter().map(|(rule, _, _)| rule).collect();
     assert_eq!(rules, BTreeSet::from(["duplicate-app-label".to_owned(), "pod-in-multiple-services".to_owned()]));
 }
+
+// ---------------------------------------------------------------------------------------
+// 3. One object defined in several files
+
+#[test]
+fn two_definitions_with_different_injection_are_both_audited_and_reported() {
+    let tree = format!("{REPOS}/variants");
+    let rows = audit_rows(common::root(), &[&tree]);
+    assert_eq!(
+        rows,
+        [
+            ("default".to_owned(), "Deployment/ratings".to_owned(), format!("{tree}/base/ratings.yaml:13")),
+            ("default".to_owned(), "Deployment/ratings".to_owned(), format!("{tree}/debug/ratings.yaml:3")),
+        ]
+    );
+    let audit = json_in(common::root(), &["audit", "--format", "json", &tree]);
+    let outcomes: Vec<&str> =
+        audit["workloads"].as_array().unwrap().iter().map(|r| r["outcome"].as_str().unwrap()).collect();
+    assert_eq!(outcomes, ["injected", "not-injected"]);
+    let report = check_json(&[&tree]);
+    let found = findings(&report);
+    assert!(
+        found.contains(&("inconsistent-injection".to_owned(), format!("{tree}/base/ratings.yaml"), 13)),
+        "{found:?}"
+    );
+    let inconsistent =
+        report["diagnostics"].as_array().unwrap().iter().find(|d| d["rule"] == "inconsistent-injection").unwrap();
+    let label = &inconsistent["labels"][0];
+    assert_eq!(
+        (label["path"].as_str().unwrap(), label["line"].as_u64().unwrap()),
+        (format!("{tree}/debug/ratings.yaml").as_str(), 3)
+    );
+    assert!(label["message"].as_str().unwrap().starts_with("not injected here"), "{label}");
+}
+
+#[test]
+fn a_service_is_judged_by_its_nearest_definition() {
+    // ingress-nginx's multi-tls example defines Service `http-svc` beside its
+    // ReplicationController; another `http-svc` Service with another selector lives in
+    // docs/examples/http-svc.yaml. The one in the same file selects the pods.
+    let tree = common::shared().join("corpus/kubernetes__ingress-nginx");
+    let report =
+        json_in(common::root(), &["check", "--format", "json", "--profile", "istio-0.2", tree.to_str().unwrap()]);
+    let found = findings(&report);
+    assert!(
+        found.iter().any(|(_, path, _)| path.ends_with("docs/examples/multi-tls/multi-tls.yaml")),
+        "the file is read"
+    );
+    let false_alarm =
+        found.iter().find(|(rule, path, _)| rule == "pod-without-service" && path.ends_with("multi-tls.yaml"));
+    assert!(false_alarm.is_none(), "{false_alarm:?}");
+}
+
+#[test]
+fn pre_commit_reports_at_the_named_files_definition() {
+    // The same Deployment (no Service selects it) in two files of a repository.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    let web = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  selector:\n    matchLabels:\n      app: web\n  template:\n    metadata:\n      labels:\n        app: web\n    spec:\n      containers:\n      - name: web\n        image: nginx:1.25\n";
+    std::fs::write(dir.path().join("a.yaml"), web).unwrap();
+    std::fs::write(dir.path().join("b.yaml"), web).unwrap();
+    let only = |report: &Value| -> Vec<Value> {
+        report["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["rule"] == "pod-without-service")
+            .cloned()
+            .collect()
+    };
+    // The whole repository: each definition is checked, each at its own place.
+    let all = only(&json_in(dir.path(), &["check", "--format", "json", "."]));
+    let paths: Vec<&str> = all.iter().map(|d| d["path"].as_str().unwrap()).collect();
+    assert_eq!(paths, ["a.yaml", "b.yaml"]);
+    // Naming b.yaml: reported at b.yaml, with a.yaml's definition as a label.
+    let named = only(&json_in(dir.path(), &["check", "--format", "json", "b.yaml"]));
+    assert_eq!(named.len(), 1, "{named:#?}");
+    assert_eq!(named[0]["path"], "b.yaml");
+    assert_eq!(named[0]["line"], 12);
+    let labels = named[0]["labels"].as_array().unwrap();
+    assert!(
+        labels.iter().any(|l| l["path"] == "a.yaml"
+            && l["line"] == 12
+            && l["message"] == "also defined here, with the same finding"),
+        "{labels:#?}"
+    );
+}

@@ -11,14 +11,18 @@ type AppKey<'a> = (&'a str, &'a str, Option<&'a str>);
 
 pub fn check(cx: &Context<'_>, sink: &mut Sink) {
     let mut groups: BTreeMap<AppKey<'_>, Vec<(usize, PodTemplate<'_>)>> = BTreeMap::new();
-    for (i, object) in cx.index.canonical() {
+    for (i, object) in cx.indexed_definitions() {
         // Batch pods are clients, not services: only serving workloads name a service.
         if matches!(object.kind, "Job" | "CronJob") || !cx.in_mesh_scope(object) {
             continue;
         }
         let Some(template) = PodTemplate::of(object) else { continue };
         let Some(app) = template.label("app") else { continue };
-        groups.entry((object.effective_namespace, app, template.label("version"))).or_default().push((i, template));
+        let members = groups.entry((object.effective_namespace, app, template.label("version"))).or_default();
+        // Definitions of one object in several files are one workload, not two.
+        if !members.iter().any(|(m, _)| cx.index.objects[*m].identity() == object.identity()) {
+            members.push((i, template));
+        }
     }
     let mut found: Vec<_> = groups.into_iter().filter(|(_, members)| members.len() > 1).collect();
     found.sort_by_key(|(_, members)| members[0].0);

@@ -4,7 +4,7 @@ use super::{Context, Sink};
 use crate::model::PodTemplate;
 
 pub fn check(cx: &Context<'_>, sink: &mut Sink) {
-    for (i, object) in cx.index.canonical() {
+    for object in cx.definitions() {
         if matches!(object.kind, "Job" | "CronJob") || !cx.in_mesh_scope(object) {
             continue;
         }
@@ -23,7 +23,6 @@ pub fn check(cx: &Context<'_>, sink: &mut Sink) {
             format!("the pods of {} have no `app` label, so tracing cannot name their service", object.display_name()),
         );
         d.primary.message = "no `app` among these labels".into();
-        cx.label_other_definitions(d, i);
         let name = object.name.unwrap_or("my-service");
         d.help = Some(format!(
             "add `app: {name}` to the pod template's labels (Istio uses it as the proxy's service cluster)"

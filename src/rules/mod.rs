@@ -15,6 +15,7 @@ use crate::source::FileId;
 
 mod duplicate_app_label;
 mod image_auto_without_injection;
+mod inconsistent_injection;
 mod inject_annotation_value;
 mod misplaced_inject_annotation;
 mod missing_api_version;
@@ -137,6 +138,13 @@ pub static RULES: &[Rule] = &[
         check: Some(workload_not_injected::check),
     },
     Rule {
+        name: "inconsistent-injection",
+        severity: Severity::Warning,
+        summary: "one workload defined in several files that Istio would not inject alike",
+        doc: doc!("inconsistent-injection"),
+        check: Some(inconsistent_injection::check),
+    },
+    Rule {
         name: "inject-annotation-value",
         severity: Severity::Warning,
         summary: "`sidecar.istio.io/inject` with a value other than \"true\" or \"false\"",
@@ -235,15 +243,15 @@ pub struct Context<'a> {
 }
 
 impl<'a> Context<'a> {
-    /// Canonical objects (whole, one definition per identity), in index order.
-    pub fn objects(&self) -> impl Iterator<Item = &Object<'a>> + '_ {
-        self.index.canonical().map(|(_, o)| o)
-    }
-
-    /// Every whole definition, variants included: for rules about what one file says,
-    /// which hold for each copy that may be applied.
+    /// Every whole definition, variants included, in index order: an object defined in
+    /// several files is checked in each (the engine merges findings they share).
     pub fn definitions(&self) -> impl Iterator<Item = &Object<'a>> + '_ {
         self.index.objects.iter().filter(|o| !o.partial)
+    }
+
+    /// [`Self::definitions`] with their indices.
+    pub fn indexed_definitions(&self) -> impl Iterator<Item = (usize, &Object<'a>)> + '_ {
+        self.index.objects.iter().enumerate().filter(|(_, o)| !o.partial)
     }
 
     /// Whether the object's pods can be part of the mesh at all (not in a namespace the
@@ -251,16 +259,6 @@ impl<'a> Context<'a> {
     #[must_use]
     pub fn in_mesh_scope(&self, object: &Object<'_>) -> bool {
         !self.profile.exempt_namespaces().contains(&object.effective_namespace)
-    }
-
-    /// Point at the other definitions of the same object (variants and overlays).
-    pub fn label_other_definitions(&self, diagnostic: &mut Diagnostic, object: usize) {
-        for other in self.index.other_definitions(object) {
-            let o = &self.index.objects[other];
-            if !o.partial {
-                diagnostic.labels.push(Label::new(o.file, o.name_span(), "also defined here"));
-            }
-        }
     }
 }
 

@@ -10,7 +10,7 @@ pub fn check(cx: &Context<'_>, sink: &mut Sink) {
     if cx.profile != Profile::Modern {
         return;
     }
-    for (i, object) in cx.index.canonical() {
+    for object in cx.definitions() {
         let Some(template) = PodTemplate::of(object) else { continue };
         let decision = cx.engine.decide(object, &template);
         if decision.outcome != Outcome::NotInjected || decision.reason != Reason::NamespaceNotWatched {
@@ -21,7 +21,6 @@ pub fn check(cx: &Context<'_>, sink: &mut Sink) {
         if let Some(e) = decision.evidence {
             d.labels.push(e);
         }
-        cx.label_other_definitions(d, i);
         d.help = Some(format!(
             "label namespace `{}` with `istio-injection=enabled` (or `istio.io/rev=<revision>`), or say where it is labelled with `--namespace-label`",
             object.effective_namespace

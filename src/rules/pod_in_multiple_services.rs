@@ -4,15 +4,15 @@ use super::{Context, Sink};
 use crate::diag::Label;
 use crate::model::{Object, PodTemplate, Service};
 
-/// Canonical workloads in mesh scope whose pods two or more Services select, with those
+/// Workload definitions in mesh scope whose pods two or more Services select, with those
 /// Services.
 fn shared_pods<'c, 'a>(
     cx: &'c Context<'a>,
-) -> impl Iterator<Item = (usize, &'c Object<'a>, PodTemplate<'a>, Vec<usize>)> + 'c {
-    cx.index.canonical().filter_map(|(i, object)| {
+) -> impl Iterator<Item = (&'c Object<'a>, PodTemplate<'a>, Vec<usize>)> + 'c {
+    cx.indexed_definitions().filter_map(|(i, object)| {
         let template = PodTemplate::of(object).filter(|_| cx.in_mesh_scope(object))?;
-        let services = cx.index.selecting_services(object.effective_namespace, &template);
-        (services.len() >= 2).then_some((i, object, template, services))
+        let services = cx.index.selecting_services(i, &template);
+        (services.len() >= 2).then_some((object, template, services))
     })
 }
 
@@ -20,7 +20,7 @@ pub fn check(cx: &Context<'_>, sink: &mut Sink) {
     if !cx.profile.single_service_only() {
         return modern(cx, sink);
     }
-    for (i, object, template, services) in shared_pods(cx) {
+    for (object, template, services) in shared_pods(cx) {
         let names: Vec<String> =
             services.iter().map(|&s| format!("`{}`", cx.index.objects[s].name.unwrap_or(""))).collect();
         let d = sink.report(
@@ -44,7 +44,6 @@ pub fn check(cx: &Context<'_>, sink: &mut Sink) {
                 format!("selector of Service `{}`", service.name.unwrap_or("")),
             ));
         }
-        cx.label_other_definitions(d, i);
         d.help = Some("keep one Service per set of pods: merge the Services' ports into one, or give each Service a selector that matches distinct pods".into());
     }
 }
@@ -53,7 +52,7 @@ pub fn check(cx: &Context<'_>, sink: &mut Sink) {
 /// with different protocols (IST0116) or one target port under different port numbers
 /// (IST0137).
 fn modern(cx: &Context<'_>, sink: &mut Sink) {
-    for (i, object, template, services) in shared_pods(cx) {
+    for (object, template, services) in shared_pods(cx) {
         // (service, port number, protocol, target port, port node)
         let mut ports = Vec::new();
         for &s in &services {
@@ -109,7 +108,6 @@ fn modern(cx: &Context<'_>, sink: &mut Sink) {
                 }
                 d.istio_code = Some(code);
                 d.help = Some("give the port one protocol in every Service that selects these pods, or one port number per target port".into());
-                cx.label_other_definitions(d, i);
                 reported = true;
             }
         }

@@ -7,12 +7,12 @@ const SERVING_KINDS: &[&str] =
     &["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Pod"];
 
 pub fn check(cx: &Context<'_>, sink: &mut Sink) {
-    for (i, object) in cx.index.canonical() {
+    for (i, object) in cx.indexed_definitions() {
         if !SERVING_KINDS.contains(&object.kind) || !cx.in_mesh_scope(object) {
             continue;
         }
         let Some(template) = crate::model::PodTemplate::of(object) else { continue };
-        if !cx.index.selecting_services(object.effective_namespace, &template).is_empty() {
+        if !cx.index.selecting_services(i, &template).is_empty() {
             continue;
         }
         let d = sink.report(
@@ -25,7 +25,6 @@ pub fn check(cx: &Context<'_>, sink: &mut Sink) {
             ),
         );
         d.primary.message = "no Service selector matches these labels".into();
-        cx.label_other_definitions(d, i);
         d.help = Some("add a Service whose `spec.selector` matches these labels (the same namespace), even for pods that only make outbound calls".into());
     }
 }

@@ -15,7 +15,7 @@ pub fn check(cx: &Context<'_>, sink: &mut Sink) {
         return;
     }
     let params = Params::from_config(cx.inject);
-    for (i, object) in cx.index.objects.iter().enumerate().filter(|(_, o)| !o.partial) {
+    for object in cx.definitions() {
         let Some(template) = PodTemplate::of(object) else { continue };
         let conflicts = template::name_conflicts(&template, &params);
         if conflicts.is_empty() || cx.engine.decide(object, &template).outcome != Outcome::Injected {
@@ -34,7 +34,6 @@ pub fn check(cx: &Context<'_>, sink: &mut Sink) {
                 ),
             );
             d.primary.message = format!("injection adds another `{}`", conflict.name);
-            cx.label_other_definitions(d, i);
             d.help = Some(format!(
                 "rename this {} (and every reference to it, such as volumeMounts), or opt the workload out with the annotation `sidecar.istio.io/inject: \"false\"` on its metadata",
                 conflict.what

@@ -6,7 +6,7 @@ use crate::istio::decide::{Outcome, Reason};
 use crate::model::PodTemplate;
 
 pub fn check(cx: &Context<'_>, sink: &mut Sink) {
-    for (i, object) in cx.index.canonical() {
+    for object in cx.definitions() {
         let Some(template) = PodTemplate::of(object) else { continue };
         let decision = cx.engine.decide(object, &template);
         if decision.outcome != Outcome::NotInjected || decision.reason == Reason::ExemptNamespace {
@@ -25,7 +25,6 @@ pub fn check(cx: &Context<'_>, sink: &mut Sink) {
         if let Some(evidence) = decision.evidence {
             d.labels.push(evidence);
         }
-        cx.label_other_definitions(d, i);
         d.help = Some(
             match decision.reason {
                 Reason::KindNotInitialized => "inject it with `meshlint inject` (or `istioctl kube-inject`), or use a kind the initializer handles",
