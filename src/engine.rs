@@ -55,6 +55,8 @@ pub struct Options {
     pub config: Config,
     /// `--baseline`: report only findings not recorded in this file.
     pub baseline: Option<PathBuf>,
+    /// `--write-baseline`: the baseline this run writes (never read as a manifest).
+    pub write_baseline: Option<PathBuf>,
 }
 
 impl Options {
@@ -73,6 +75,7 @@ impl Options {
             policy: None,
             config: Config::default(),
             baseline: None,
+            write_baseline: None,
         }
     }
 }
@@ -112,13 +115,22 @@ pub struct Report {
     pub objects: usize,
     /// Failures of the tool itself (unreadable paths): exit status 2.
     pub errors: Vec<String>,
+    /// The configuration file, read only for the positions of its mistakes.
+    pub config_file: Option<usize>,
 }
 
 impl Report {
-    /// Number of files the user named (directly or through a directory).
+    /// Number of files the user named (directly or through a directory), meshlint's own
+    /// configuration file aside.
     #[must_use]
     pub fn target_count(&self) -> usize {
-        self.targets.iter().filter(|&&t| t).count()
+        self.targets.iter().enumerate().filter(|&(i, &t)| t && Some(i) != self.config_file).count()
+    }
+
+    /// Number of files read only as context.
+    #[must_use]
+    pub fn context_count(&self) -> usize {
+        self.targets.iter().filter(|&&t| !t).count()
     }
 
     /// The most severe diagnostic, if any.
@@ -130,7 +142,7 @@ impl Report {
 
 /// Walk and read every input. Unreadable inputs become entries of `errors`.
 pub fn read_inputs(inputs: &[Input], errors: &mut Vec<String>) -> Vec<LoadedFile> {
-    read_with_context(inputs, None, &Config::default(), errors).0
+    read_with_context(inputs, None, &Config::default(), &[], errors).0
 }
 
 /// Walk and read the inputs and, as context, the files under `context`. Returns the
@@ -139,6 +151,7 @@ fn read_with_context(
     inputs: &[Input],
     context: Option<&Path>,
     config: &Config,
+    own_files: &[PathBuf],
     errors: &mut Vec<String>,
 ) -> (Vec<LoadedFile>, Vec<bool>) {
     let mut entries = Vec::new();
@@ -170,6 +183,23 @@ fn read_with_context(
         let own = config.path.as_deref();
         entries.retain(|e| e.path.as_deref().is_none_or(|p| Some(p) == own || !config.excluded(p)));
     }
+    // meshlint's own files are never manifests: configuration files (but the one in use,
+    // read for the positions of its mistakes) and the baseline files of this run.
+    let own_name = |p: &Path| p.file_name().is_some_and(|n| own_files.iter().any(|o| o.file_name() == Some(n)));
+    let own_canonical: Vec<PathBuf> = own_files.iter().filter_map(|p| std::fs::canonicalize(p).ok()).collect();
+    let config_path = config.path.as_deref().and_then(|p| std::fs::canonicalize(p).ok());
+    entries.retain(|e| {
+        let Some(p) = e.path.as_deref() else { return true };
+        let is_config = p.file_name().is_some_and(|n| n == crate::config::FILE_NAME || n == ".meshlint.yml");
+        if !is_config && !own_name(p) {
+            return true;
+        }
+        let canonical = std::fs::canonicalize(p).ok();
+        if is_config {
+            return canonical.is_some() && canonical == config_path;
+        }
+        !canonical.is_some_and(|c| own_canonical.contains(&c))
+    });
     entries.sort_by(|a, b| a.name.cmp(&b.name));
     let errors_mutex = Mutex::new(std::mem::take(errors));
     let read: Vec<(Entry, Vec<u8>)> = entries
@@ -358,7 +388,8 @@ pub fn load_all(options: &Options) -> Loaded {
     let context = context_dir(options);
     let mut inputs = options.inputs.clone();
     inputs.extend(options.inject_config.iter().chain(&options.config.path).map(|p| Input::Path(p.clone())));
-    let (files, targets) = read_with_context(&inputs, context.as_deref(), &options.config, &mut errors);
+    let own: Vec<PathBuf> = options.baseline.iter().chain(&options.write_baseline).cloned().collect();
+    let (files, targets) = read_with_context(&inputs, context.as_deref(), &options.config, &own, &mut errors);
     let find = |p: &PathBuf| {
         let want = std::fs::canonicalize(p).ok()?;
         files
@@ -368,6 +399,41 @@ pub fn load_all(options: &Options) -> Loaded {
     let inject_config = options.inject_config.as_ref().and_then(find);
     let config_file = options.config.path.as_ref().and_then(find);
     Loaded { files, targets, errors, inject_config, config_file }
+}
+
+/// A warning for each folder named whose every file was skipped as a template (a Helm
+/// chart, say): nothing was checked there, and a silent pass would be a false one.
+fn templates_only(options: &Options, files: &[LoadedFile], targets: &[bool]) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for input in &options.inputs {
+        let Input::Path(dir) = input else { continue };
+        if !dir.is_dir() {
+            continue;
+        }
+        let under: Vec<&LoadedFile> = files
+            .iter()
+            .zip(targets)
+            .filter(|(f, t)| **t && f.source.path.as_deref().is_some_and(|p| p.starts_with(dir)))
+            .map(|(f, _)| f)
+            .collect();
+        let template = |f: &LoadedFile| f.problems.iter().find(|d| d.rule == "template-skipped").cloned();
+        if under.is_empty() || !under.iter().all(|f| template(f).is_some()) {
+            continue;
+        }
+        let first = template(under[0]).expect("every file is a template");
+        let shown = display(dir);
+        let mut d = Diagnostic::new(
+            "templates-only",
+            Severity::Warning,
+            format!("every file under `{shown}` is a template ({} files): nothing there was checked", under.len()),
+            crate::diag::Label::new(first.primary.file, first.primary.range, "the first template"),
+        );
+        d.help = Some(format!(
+            "render it and check the output: `helm template {shown} | meshlint check -` (or `kubectl kustomize`, `ansible-playbook --check`)"
+        ));
+        out.push(d);
+    }
+    out
 }
 
 /// Rules check every definition of an object, each at its own place. In pre-commit mode
@@ -454,6 +520,7 @@ pub fn check(options: &Options) -> Report {
         for d in &mut diagnostics {
             d.istio_code = d.istio_code.or_else(|| profile.istio_code(d.rule));
         }
+        diagnostics.extend(templates_only(options, files, &loaded.targets));
         // The configuration file's own YAML errors are `invalid-config`'s.
         let manifests = files.iter().enumerate().filter(|(i, _)| Some(*i) != loaded.config_file);
         diagnostics.extend(manifests.flat_map(|(_, f)| f.problems.iter().cloned()));
@@ -480,7 +547,8 @@ pub fn check(options: &Options) -> Report {
             }
         }
         sort(&mut diagnostics);
-        (diagnostics, index.documents, index.objects.len(), (profile, reason))
+        let config_documents = loaded.config_file.map_or(0, |f| files[f].documents.len());
+        (diagnostics, index.documents - config_documents, index.objects.len(), (profile, reason))
     };
     let (profile, profile_reason) = profile_used;
     Report {
@@ -492,6 +560,7 @@ pub fn check(options: &Options) -> Report {
         documents,
         objects,
         errors,
+        config_file: loaded.config_file,
     }
 }
 

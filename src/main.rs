@@ -65,8 +65,9 @@ struct InputArgs {
     /// [default: the configuration's, else `default`].
     #[arg(long)]
     namespace: Option<String>,
-    /// The Istio behaviour to check against [default: the configuration's, else
-    /// istio-0.2].
+    /// The Istio behaviour to check against [default: the configuration's, else detected
+    /// from the repository (Istio API objects, injection labels, the injector's
+    /// ConfigMaps), else istio-0.2].
     #[arg(long, value_enum)]
     profile: Option<Profile>,
     /// Istio release for the modern profile (inject values are read differently from
@@ -146,6 +147,7 @@ impl InputArgs {
             policy: self.policy,
             config,
             baseline: None,
+            write_baseline: None,
         })
     }
 }
@@ -481,6 +483,7 @@ fn rewrite(
 fn check(args: &CheckArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let mut options = args.input.options()?;
     options.baseline.clone_from(&args.baseline);
+    options.write_baseline.clone_from(&args.write_baseline);
     let fail_on = args.fail_on.or(options.config.fail_on).unwrap_or(Severity::Warning);
     let progress = Progress::start(args.format == Format::Human);
     let report = engine::check(&options);

@@ -312,7 +312,7 @@ fn summary_table(out: &mut dyn Write, report: &Report, style: Style) -> io::Resu
 #[must_use]
 pub fn summary_line(report: &Report) -> String {
     let count = |s| report.diagnostics.iter().filter(|d| d.severity == s).count();
-    let context = report.files.len() - report.target_count();
+    let context = report.context_count();
     let context = if context > 0 { format!(" (and {context} read for context)") } else { String::new() };
     format!(
         "profile {} ({}); {} files{context}, {} documents, {} objects: {} errors, {} warnings, {} infos",
@@ -406,7 +406,7 @@ fn json_report(report: &Report) -> serde_json::Value {
             "profile": report.profile.name(),
             "profile_reason": report.profile_reason,
             "files": report.target_count(),
-            "context_files": report.files.len() - report.target_count(),
+            "context_files": report.context_count(),
             "documents": report.documents,
             "objects": report.objects,
             "error": count(Severity::Error),

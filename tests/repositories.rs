@@ -360,3 +360,56 @@ fn pre_commit_reports_at_the_named_files_definition() {
         "{labels:#?}"
     );
 }
+
+#[test]
+fn a_folder_of_templates_only_is_a_warning_not_a_silent_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let templates = dir.path().join("chart/templates");
+    std::fs::create_dir_all(&templates).unwrap();
+    std::fs::write(
+        templates.join("deployment.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  replicas: {{ .Values.replicas }}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        templates.join("service.yaml"),
+        "{{- if .Values.service.enabled }}\napiVersion: v1\nkind: Service\n{{- end }}\n",
+    )
+    .unwrap();
+    let output = run_in(dir.path(), &["check", "--format", "json", "chart"]);
+    assert_eq!(output.status.code(), Some(1), "a warning fails the default gate");
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let warning =
+        report["diagnostics"].as_array().unwrap().iter().find(|d| d["rule"] == "templates-only").expect("the warning");
+    assert_eq!(warning["severity"], "warning");
+    assert!(
+        warning["message"].as_str().unwrap().contains("every file under `chart` is a template (2 files)"),
+        "{warning}"
+    );
+    // One real manifest beside the templates: something was checked, no warning.
+    std::fs::write(
+        dir.path().join("chart/namespace.yaml"),
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n",
+    )
+    .unwrap();
+    let report = json_in(dir.path(), &["check", "--format", "json", "chart"]);
+    assert!(findings(&report).iter().all(|(rule, _, _)| rule != "templates-only"), "{:?}", findings(&report));
+}
+
+#[test]
+fn meshlints_own_files_are_never_read_as_manifests() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("svc.yaml"),
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  selector:\n    app: web\n  ports:\n  - port: 80\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join(".meshlint.yaml"), "fail-on: error\n").unwrap();
+    let output = run_in(dir.path(), &["check", "--write-baseline", "baseline.json", "."]);
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    // The baseline (JSON) and the configuration, even named explicitly, are not inputs.
+    let report =
+        json_in(dir.path(), &["check", "--format", "json", "--baseline", "baseline.json", ".", ".meshlint.yaml"]);
+    assert_eq!(report["summary"]["files"], 1, "only svc.yaml: {:#}", report["summary"]);
+    assert_eq!(findings(&report), [], "the baseline holds the one finding");
+}

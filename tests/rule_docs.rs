@@ -107,7 +107,24 @@ fn rules_reported_by_example(rule: &Rule, title: &str) -> Vec<&'static str> {
     if rule.name == "invalid-config" {
         return rules_reported_with_config(&text);
     }
+    // `templates-only` is about a folder: run its examples as a folder's one file.
+    if rule.name == "templates-only" {
+        return rules_reported_in_folder(&text);
+    }
     rules_reported(&text)
+}
+
+/// Rule names reported for `text` saved as the one file of a folder that is named.
+fn rules_reported_in_folder(text: &str) -> Vec<&'static str> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let chart = dir.path().join("chart");
+    std::fs::create_dir(&chart).expect("mkdir");
+    std::fs::write(chart.join("deployment.yaml"), text).expect("write example");
+    let mut options = Options::new(vec![Input::Path(chart)]);
+    options.context = ContextMode::Off;
+    let report = engine::check(&options);
+    assert!(report.errors.is_empty(), "tool errors: {:?}", report.errors);
+    report.diagnostics.iter().map(|d| d.rule).collect()
 }
 
 /// Rule names reported for a trivial manifest checked with `config_text` as the

@@ -82,6 +82,13 @@ pub static RULES: &[Rule] = &[
         check: Some(missing_api_version::check),
     },
     Rule {
+        name: "templates-only",
+        severity: Severity::Warning,
+        summary: "a folder named for checking whose every file is a template: nothing there was checked",
+        doc: doc!("templates-only"),
+        check: None,
+    },
+    Rule {
         name: "unnamed-service-port",
         severity: Severity::Warning,
         summary: "a TCP Service port without a name, so Istio treats its traffic as plain TCP",
