@@ -583,10 +583,13 @@ fn evidence_of<'a>(object: &'a crate::model::Object<'a>) -> Option<Evidence<'a>>
     // Istio 0.2's own API: its routing kinds were removed in 0.8.
     if group == "config.istio.io" {
         if ["RouteRule", "DestinationPolicy", "EgressRule"].contains(&object.kind) {
-            return found(Profile::Istio02, format!("a `{}` (config.istio.io, Istio 0.2's routing API)", object.kind));
+            return found(
+                Profile::Istio02,
+                format!("`{}` of `config.istio.io` (Istio 0.2's routing API)", object.kind),
+            );
         }
     } else if group.ends_with(".istio.io") {
-        return found(Profile::Modern, format!("a `{}` of `{}`", object.kind, object.api_version));
+        return found(Profile::Modern, format!("`{}` of `{}`", object.kind, object.api_version));
     }
     match object.kind {
         "ConfigMap" if name == "istio-inject" && object.namespace == Some("istio-system") => {
