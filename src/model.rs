@@ -314,6 +314,8 @@ pub struct Index<'a> {
     group_of: Vec<usize>,
     groups: Vec<Vec<usize>>,
     selection: Selection<'a>,
+    /// Workloads by (namespace, pod label, value), built when first asked for.
+    by_label: std::sync::OnceLock<HashMap<(&'a str, &'a str, &'a str), Vec<usize>>>,
 }
 
 /// Services by selector, for finding which Services select a pod template in time
@@ -373,6 +375,7 @@ impl<'a> Index<'a> {
             group_of,
             groups,
             selection: Selection::default(),
+            by_label: std::sync::OnceLock::new(),
         };
         index.selection = Selection::build(&index);
         index
@@ -418,6 +421,40 @@ impl<'a> Index<'a> {
             .filter(|&s| self.nearest_definition(s, object.file) == s)
             .collect();
         found.sort_unstable();
+        found.dedup();
+        found
+    }
+
+    /// The workload definitions whose pods `service`'s selector matches, in its
+    /// namespace, in index order.
+    #[must_use]
+    pub fn selected_workloads(&self, service: usize) -> Vec<usize> {
+        let object = &self.objects[service];
+        let Some(pairs) = self.selection.selectors.get(&service) else { return Vec::new() };
+        let by_label = self.by_label.get_or_init(|| {
+            let mut map: HashMap<(&str, &str, &str), Vec<usize>> = HashMap::default();
+            for (i, template) in self.workloads().filter(|(i, _)| !self.objects[*i].partial) {
+                let ns = self.objects[i].effective_namespace;
+                for (k, v) in template.labels().into_iter().flat_map(NodeRef::entries) {
+                    if let (Some(k), Some(v)) = (k.scalar(), v.scalar()) {
+                        map.entry((ns, k, v)).or_default().push(i);
+                    }
+                }
+            }
+            map
+        });
+        let ns = object.effective_namespace;
+        let Some(&(k, v)) = pairs.first() else { return Vec::new() };
+        let mut found: Vec<usize> = by_label
+            .get(&(ns, k, v))
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|&w| {
+                let template = self.objects[w].template.expect("a workload");
+                pairs.iter().all(|&(k, v)| template.label(k) == Some(v))
+            })
+            .collect();
         found.dedup();
         found
     }

@@ -762,7 +762,7 @@ fn concise_lines_are_the_json_diagnostics() {
         assert!(!message.is_empty() && !message.ends_with('.'), "{message:?}");
     }
     assert!(
-        concise.lines().any(|l| l == "fixtures/trees/ports/prefixes.yaml:26:11: warning[unknown-port-protocol] port name `http2foo` does not start with a protocol Istio recognises, so its traffic is plain TCP"),
+        concise.lines().any(|l| l == "fixtures/trees/ports/prefixes.yaml:26:11: warning[unknown-port-protocol] port name `http2foo` does not start with a protocol Istio 0.2 recognises, so its traffic is plain TCP"),
         "{concise}"
     );
 }

@@ -337,7 +337,7 @@ fn github_escapes_newlines_commas_and_colons() {
     assert_eq!(text.lines().count(), 1, "{text}");
     assert!(text.starts_with("::warning file=a%2Cb%3Ac.yaml,line=9,col=11,endLine=9,endColumn=13,"), "{text}");
     assert!(text.contains(",title=meshlint unnamed-service-port::port 80 of Service `web`"), "{text}");
-    assert!(text.trim_end().contains("plain TCP%0Ahelp: name the port"), "{text}");
+    assert!(text.trim_end().contains("plain TCP%0Ahelp: name it `http-web`"), "{text}");
 }
 
 // ---------------------------------------------------------------------------------------

@@ -399,7 +399,7 @@ pub fn decide(config: &ModernConfig, object: &Object<'_>, template: &PodTemplate
         (_, s) => d(
             NotInjected,
             Reason::PolicyDisabled,
-            "the injection policy is not `enabled` and the pod does not opt in".into(),
+            "the injection policy is not `enabled` and no pod label `sidecar.istio.io/inject: \"true\"` opts the pod in".into(),
             source_label(s, "policy"),
         ),
     }
@@ -451,9 +451,21 @@ fn stage_a(
         return None;
     }
     let evidence = info.and_then(|i| source_label(i.source.as_ref(), "namespace"));
-    d(
-        Reason::NamespaceNotWatched,
-        format!("namespace `{ns}` has no `{INJECTION_LABEL}` or `{REV_LABEL}` label, and the pod does not opt in"),
-        evidence,
-    )
+    // The webhook's selectors see namespace and pod labels only: an annotation asking for
+    // injection never reaches it.
+    let annotation = template
+        .annotations()
+        .and_then(|a| a.get(super::decide::INJECT_ANNOTATION))
+        .and_then(|v| v.scalar())
+        .filter(|v| v.eq_ignore_ascii_case("true"));
+    let detail = if annotation.is_some() {
+        format!(
+            "namespace `{ns}` has no `{INJECTION_LABEL}` or `{REV_LABEL}` label, and the pod asks for injection with the annotation `sidecar.istio.io/inject: \"true\"`, which the webhook's selectors cannot see: only the pod label opts a pod in"
+        )
+    } else {
+        format!(
+            "namespace `{ns}` has no `{INJECTION_LABEL}` or `{REV_LABEL}` label, and no pod label `sidecar.istio.io/inject: \"true\"` opts the pod in"
+        )
+    };
+    d(Reason::NamespaceNotWatched, detail, evidence)
 }

@@ -29,7 +29,7 @@ mod proxy_port_conflict;
 mod proxy_uid_conflict;
 mod sidecar_name_conflict;
 mod unknown_port_protocol;
-mod unnamed_service_port;
+pub mod unnamed_service_port;
 mod workload_not_injected;
 
 /// What a rule checks, run once over the whole index.
@@ -259,6 +259,30 @@ impl<'a> Context<'a> {
     /// [`Self::definitions`] with their indices.
     pub fn indexed_definitions(&self) -> impl Iterator<Item = (usize, &Object<'a>)> + '_ {
         self.index.objects.iter().enumerate().filter(|(_, o)| !o.partial)
+    }
+
+    /// The names of the container ports that `port` of Service `service` reaches in the
+    /// workloads it selects (by `targetPort` name or number, else the port number), with
+    /// each workload's name.
+    #[must_use]
+    pub fn container_port_names(&self, service: usize, port: &crate::model::ServicePort<'_>) -> Vec<(String, String)> {
+        let target = port.target_port.and_then(|t| t.scalar()).or_else(|| port.port.and_then(|p| p.scalar()));
+        let Some(target) = target else { return Vec::new() };
+        let mut out = Vec::new();
+        for w in self.index.selected_workloads(service) {
+            let object = &self.index.objects[w];
+            let Some(template) = crate::model::PodTemplate::of(object) else { continue };
+            for container in template.containers() {
+                for p in container.get("ports").into_iter().flat_map(crate::yaml::NodeRef::items) {
+                    let name = p.get("name").and_then(|n| n.scalar()).filter(|n| !n.is_empty());
+                    let number = p.get("containerPort").and_then(|n| n.scalar());
+                    if let Some(name) = name.filter(|n| *n == target || number == Some(target)) {
+                        out.push((name.to_owned(), object.display_name()));
+                    }
+                }
+            }
+        }
+        out
     }
 
     /// Whether the object's pods can be part of the mesh at all (not in a namespace the
