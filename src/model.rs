@@ -296,6 +296,9 @@ impl ModelOptions {
     }
 }
 
+/// Workload definitions by (namespace, pod label, value).
+type LabelIndex<'a> = HashMap<(&'a str, &'a str, &'a str), Vec<usize>>;
+
 /// All objects of a run, indexed.
 #[derive(Debug)]
 pub struct Index<'a> {
@@ -315,7 +318,7 @@ pub struct Index<'a> {
     groups: Vec<Vec<usize>>,
     selection: Selection<'a>,
     /// Workloads by (namespace, pod label, value), built when first asked for.
-    by_label: std::sync::OnceLock<HashMap<(&'a str, &'a str, &'a str), Vec<usize>>>,
+    by_label: std::sync::OnceLock<LabelIndex<'a>>,
 }
 
 /// Services by selector, for finding which Services select a pod template in time

@@ -11,7 +11,7 @@ use crate::model::ServicePort;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Advice {
     pub name: String,
-    /// Why, for the help text: "port 27017 is MongoDB's".
+    /// Why, for the help text: "27017 is `MongoDB`'s port".
     pub because: String,
     /// Whether anything said which protocol the port carries.
     pub known: bool,
