@@ -24,12 +24,11 @@ pub fn check(cx: &Context<'_>, sink: &mut Sink) {
             };
             let d = sink.report(object, port.span(), message);
             d.primary.message = format!("`{prefix}` is not a protocol");
-            d.help = Some(match suggestion {
-                Some(fixed) => format!("rename the port to `{fixed}`"),
-                None => {
-                    let advice = ports::advise(cx.profile, name, port, &cx.container_port_names(s, port));
-                    super::unnamed_service_port::help(cx.profile, &advice)
-                }
+            d.help = Some(if let Some(fixed) = suggestion {
+                format!("rename the port to `{fixed}`")
+            } else {
+                let advice = ports::advise(cx.profile, name, port, &cx.container_port_names(s, port));
+                super::unnamed_service_port::help(cx.profile, &advice)
             });
         }
     }

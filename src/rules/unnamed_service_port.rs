@@ -7,12 +7,11 @@ use crate::model::Service;
 /// "the first port", "port 80": how to speak of a port in a label.
 #[must_use]
 pub fn port_label(index: usize, number: Option<&str>) -> String {
-    match number {
-        Some(n) => format!("port {n}"),
-        None => {
-            let ordinal = ["first", "second", "third", "fourth", "fifth"].get(index).copied();
-            ordinal.map_or_else(|| format!("port number {} in the list", index + 1), |o| format!("the {o} port"))
-        }
+    if let Some(n) = number {
+        format!("port {n}")
+    } else {
+        let ordinal = ["first", "second", "third", "fourth", "fifth"].get(index).copied();
+        ordinal.map_or_else(|| format!("port number {} in the list", index + 1), |o| format!("the {o} port"))
     }
 }
 
