@@ -519,6 +519,10 @@ pub fn check(options: &Options) -> Report {
         }
         for d in &mut diagnostics {
             d.istio_code = d.istio_code.or_else(|| profile.istio_code(d.rule));
+            // A finding with an `istioctl analyze` code has that message's level.
+            if let Some(level) = d.istio_code.and_then(crate::istio::analyzer_level) {
+                d.severity = level;
+            }
         }
         diagnostics.extend(templates_only(options, files, &loaded.targets));
         // The configuration file's own YAML errors are `invalid-config`'s.

@@ -144,6 +144,14 @@ impl Profile {
         })
     }
 
+    /// The level of a finding of `rule` under this profile, when the profile sets it:
+    /// under modern Istio, a rule that carries an `istioctl analyze` code has that
+    /// message's level.
+    #[must_use]
+    pub fn level(self, rule: &str) -> Option<crate::diag::Severity> {
+        analyzer_level(self.istio_code(rule)?)
+    }
+
     /// A corrected name for a port whose name nearly follows `<protocol>[-<suffix>]`.
     fn suggest_port_name(self, name: &str) -> Option<String> {
         let lower = name.to_ascii_lowercase();
@@ -157,6 +165,30 @@ impl Profile {
         let rest = lower[proto.len()..].trim_start_matches(['_', '.']);
         Some(if rest.is_empty() { (*proto).to_owned() } else { format!("{proto}-{rest}") })
     }
+}
+
+/// The `istioctl analyze` messages meshlint emits, with their levels, as Istio's
+/// `messages.yaml` defines them (`tests/analyzer_codes.rs` compares this table with it).
+pub const ANALYZER_MESSAGES: &[(&str, &str, crate::diag::Severity)] = {
+    use crate::diag::Severity::{Error, Info, Warning};
+    &[
+        ("IST0102", "NamespaceNotInjected", Info),
+        ("IST0107", "MisplacedAnnotation", Warning),
+        ("IST0116", "DeploymentAssociatedToMultipleServices", Warning),
+        ("IST0118", "PortNameIsNotUnderNamingConvention", Info),
+        ("IST0123", "NamespaceMultipleInjectionLabels", Warning),
+        ("IST0135", "DeprecatedAnnotation", Info),
+        ("IST0137", "DeploymentConflictingPorts", Warning),
+        ("IST0144", "InvalidApplicationUID", Warning),
+        ("IST0146", "ImageAutoWithoutInjectionWarning", Warning),
+        ("IST0147", "ImageAutoWithoutInjectionError", Error),
+    ]
+};
+
+/// The level of an `istioctl analyze` message.
+#[must_use]
+pub fn analyzer_level(code: &str) -> Option<crate::diag::Severity> {
+    ANALYZER_MESSAGES.iter().find(|(c, _, _)| *c == code).map(|(_, _, level)| *level)
 }
 
 /// What Istio makes of a Service port.
