@@ -160,7 +160,7 @@ pub fn audit(options: &Options) -> Audit {
         rows.push(Row {
             namespace: object.effective_namespace.to_owned(),
             kind: object.kind.to_owned(),
-            name: object.name.unwrap_or("").to_owned(),
+            name: object.shown_name(),
             path,
             line,
             outcome: d.outcome.code(),

@@ -406,7 +406,7 @@ pub fn apply(text: &str, mut edits: Vec<Edit>) -> String {
 
 fn describe(files: &[LoadedFile], object: &Object<'_>) -> (String, usize) {
     let line = files[object.file].source.position(object.kind_span().start).line;
-    (format!("{}/{}/{}", object.kind, object.effective_namespace, object.name.unwrap_or("<unnamed>")), line)
+    (format!("{}/{}/{}", object.kind, object.effective_namespace, object.shown_name()), line)
 }
 
 /// Inject every workload of file `file` that the decision says to inject.

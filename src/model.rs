@@ -51,6 +51,8 @@ pub struct Object<'a> {
     pub api_version: &'a str,
     pub kind: &'a str,
     pub name: Option<&'a str>,
+    /// `metadata.generateName`, for objects the API server names.
+    pub generate_name: Option<&'a str>,
     /// `metadata.namespace` as written.
     pub namespace: Option<&'a str>,
     /// Where the object will live: `metadata.namespace`, else the default namespace.
@@ -99,10 +101,21 @@ impl<'a> Object<'a> {
         }
     }
 
-    /// `Kind/namespace/name`, for messages.
+    /// `Kind/name`, for messages.
     #[must_use]
     pub fn display_name(&self) -> String {
-        format!("{}/{}", self.kind, self.name.unwrap_or("<unnamed>"))
+        format!("{}/{}", self.kind, self.shown_name())
+    }
+
+    /// The name as people should read it: `metadata.name`, else `<generateName>…` for an
+    /// object the API server names, else `<unnamed>`.
+    #[must_use]
+    pub fn shown_name(&self) -> String {
+        match (self.name, self.generate_name) {
+            (Some(name), _) => name.to_owned(),
+            (None, Some(prefix)) => format!("{prefix}…"),
+            (None, None) => "<unnamed>".to_owned(),
+        }
     }
 
     /// The identity that makes two definitions the same object.
@@ -667,11 +680,12 @@ fn template_expression<'a>(object: &Object<'a>) -> Option<Range<usize>> {
 fn object_of<'a>(node: NodeRef<'a>, file: FileId, doc: usize, default_ns: &'a str) -> Option<Object<'a>> {
     let kind = node.get("kind")?.scalar().filter(|s| !s.is_empty())?;
     let metadata = node.get("metadata");
-    let name = metadata.and_then(|m| m.get("name")).and_then(|n| n.scalar());
+    let name = metadata.and_then(|m| m.get("name")).and_then(|n| n.scalar()).filter(|n| !n.is_empty());
+    let generate_name = metadata.and_then(|m| m.get("generateName")).and_then(|n| n.scalar()).filter(|n| !n.is_empty());
     let api_version = match node.get("apiVersion") {
         Some(v) => v.scalar().filter(|s| !s.is_empty())?,
         // kustomize's own files may leave `apiVersion` out.
-        None if name.is_some() && !["Kustomization", "Component"].contains(&kind) => "",
+        None if (name.is_some() || generate_name.is_some()) && !["Kustomization", "Component"].contains(&kind) => "",
         None => return None,
     };
     let namespace = metadata.and_then(|m| m.get("namespace")).and_then(|n| n.scalar()).filter(|n| !n.is_empty());
@@ -682,6 +696,7 @@ fn object_of<'a>(node: NodeRef<'a>, file: FileId, doc: usize, default_ns: &'a st
         api_version,
         kind,
         name,
+        generate_name,
         namespace,
         effective_namespace: namespace.unwrap_or(default_ns),
         partial: false,
