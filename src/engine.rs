@@ -260,9 +260,14 @@ fn has_manifest_extension(path: &Path) -> bool {
     path.extension().and_then(|e| e.to_str()).is_some_and(|e| MANIFEST_EXTENSIONS.contains(&e))
 }
 
+/// The name a path is shown under: as given, without a leading `./`, bytes that are not
+/// UTF-8 escaped losslessly (`\xff`).
 fn display(path: &Path) -> String {
-    let s = path.to_string_lossy();
-    s.strip_prefix("./").unwrap_or(&s).to_owned()
+    let s = crate::escape::path(path);
+    match s.strip_prefix("./") {
+        Some(rest) => rest.to_owned(),
+        None => s,
+    }
 }
 
 /// The directory read as context, when some inputs are files named explicitly.
