@@ -589,10 +589,10 @@ pub fn audit(out: &mut dyn Write, audit: &crate::audit::Audit, format: AuditForm
             if !audit.problems.is_empty() {
                 let mut unread: Vec<&str> = audit.problems.iter().map(|p| p.path.as_str()).collect();
                 unread.dedup();
-                let files = if unread.len() == 1 { "file" } else { "files" };
-                writeln!(out, "{} {files} could not be read and were not audited:", unread.len())?;
+                let (files, were) = if unread.len() == 1 { ("file", "was") } else { ("files", "were") };
+                writeln!(out, "{} {files} could not be read and {were} not audited:", unread.len())?;
                 for p in &audit.problems {
-                    writeln!(out, "  {}:{}:{}: {}[{}]", t(&p.path), p.line, p.column, t(&p.message), p.rule)?;
+                    writeln!(out, "  {}:{}:{}: {}: {}", t(&p.path), p.line, p.column, p.rule, t(&p.message))?;
                 }
             }
             let mut table = Table::new();

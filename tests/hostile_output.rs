@@ -244,7 +244,7 @@ fn audit_names_the_files_it_could_not_read() {
     let dir = hostile_repo();
     let table = text(&run_in(dir.path(), &["audit", "."]).stdout);
     assert!(table.contains("2 files could not be read and were not audited:"), "{table}");
-    assert!(table.contains(r"broken\u{1b}[2J.yaml:2:1"), "{table}");
+    assert!(table.contains(r"  broken\u{1b}[2J.yaml:2:1: invalid-yaml: invalid YAML: "), "{table}");
     assert!(table.contains("raw.yaml:1:"), "{table}");
     let audit = json_of(&run_in(dir.path(), &["audit", "--format", "json", "."]));
     let problems = audit["problems"].as_array().unwrap_or_else(|| panic!("problems: {audit}"));
