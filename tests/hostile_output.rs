@@ -152,6 +152,16 @@ fn human_snippets_show_control_bytes_of_the_source_as_placeholders_at_the_same_c
     let shown = text(&out.stdout);
     let source_line = shown.lines().find(|l| l.contains("kind: [")).unwrap_or_else(|| panic!("snippet:\n{shown}"));
     assert!(source_line.contains("kind: [?]8;;http://evil.example?\\ ¿ ?"), "{source_line:?}");
+    // The caret stands at the column the concise format gives: the placeholders kept
+    // every character in place.
+    let concise = text(&run_in(dir.path(), &["check", "--format", "concise", "raw.yaml"]).stdout);
+    let column: usize = concise.split(':').nth(2).and_then(|c| c.parse().ok()).unwrap_or_else(|| panic!("{concise}"));
+    let lines: Vec<&str> = shown.lines().collect();
+    let at = lines.iter().position(|l| l == &source_line).expect("the source line");
+    let text_start = |l: &str| l.chars().position(|c| c == '│').expect("border") + 2;
+    let caret = lines[at + 1].chars().position(|c| c == '^').expect("a caret");
+    assert_eq!(caret - text_start(lines[at + 1]) + 1, column, "{shown}");
+    assert!(column > 8, "the position is past the first control character: {concise}");
 }
 
 #[test]
@@ -355,4 +365,55 @@ fn a_finding_with_twenty_thousand_labels_renders_in_linear_time() {
         assert_eq!(shown.matches(&label).count(), 1, "{label}");
     }
     assert!(shown.len() < 20 * n * 100, "output of {} bytes", shown.len());
+}
+
+#[test]
+fn many_labels_are_drawn_up_to_a_bound_then_listed_at_their_exact_positions() {
+    let n = 100;
+    let dir = many_services_on_one_line(n);
+    let source = std::fs::read_to_string(dir.path().join("all.json")).expect("read");
+    // Each Service's selector starts at the `{` after `"selector":`; ASCII, so the column
+    // is the byte offset plus one.
+    let want: Vec<(usize, usize, String)> = source
+        .match_indices(r#""selector":{"app":"web"}"#)
+        .enumerate()
+        .map(|(i, (at, _))| (1, at + r#""selector":"#.len() + 1, format!("selector of Service `s{i}`")))
+        .collect();
+    assert_eq!(want.len(), n);
+    let json = json_of(&run_in(dir.path(), &["check", "--format", "json", "all.json"]));
+    let labels: Vec<(usize, usize, String)> = json["diagnostics"][0]["labels"]
+        .as_array()
+        .expect("labels")
+        .iter()
+        .map(|l| {
+            let num = |k: &str| usize::try_from(l[k].as_u64().expect("number")).expect("fits");
+            (num("line"), num("column"), l["message"].as_str().expect("message").to_owned())
+        })
+        .collect();
+    assert_eq!(labels, want);
+    let human = text(&run_in(dir.path(), &["check", "--format", "human", "all.json"]).stdout);
+    // The line is longer than a snippet draws labels for: every label is listed.
+    assert!(human.contains(&format!("= and {n} more places:")), "{human}");
+    for (line, column, message) in &want {
+        let listed = format!("    all.json:{line}:{column}: {message}\n");
+        assert_eq!(human.matches(&listed).count(), 1, "{listed:?} in:\n{human}");
+    }
+
+    // On short lines, the first 32 are drawn under the snippet and the rest listed.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut yaml = String::from(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    metadata:\n      labels:\n        app: web\n    spec:\n      containers:\n      - name: web\n        image: nginx:1.13\n",
+    );
+    for i in 0..40 {
+        yaml.push_str(&format!("---\napiVersion: v1\nkind: Service\nmetadata:\n  name: s{i}\nspec:\n  selector: {{app: web}}\n  ports:\n  - name: http\n    port: 80\n"));
+    }
+    write(dir.path(), "all.yaml", yaml.as_bytes());
+    let human = text(&run_in(dir.path(), &["check", "--format", "human", "all.yaml"]).stdout);
+    assert!(human.contains("= and 8 more places:"), "{human}");
+    for i in 0..40 {
+        let drawn = format!("│             ---------- selector of Service `s{i}`\n");
+        let listed = format!(": selector of Service `s{i}`\n");
+        let (d, l) = (human.matches(&drawn).count(), human.matches(&listed).count());
+        assert_eq!((d, l), if i < 32 { (1, 0) } else { (0, 1) }, "s{i} in:\n{human}");
+    }
 }
