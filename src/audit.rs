@@ -47,6 +47,17 @@ pub struct Summary {
     pub already_injected: usize,
 }
 
+/// A named file that could not be read in full (it does not parse, or is a template), so
+/// the workloads it holds are missing from the audit.
+#[derive(Debug, Clone, Serialize)]
+pub struct Problem {
+    pub path: String,
+    pub line: usize,
+    pub column: usize,
+    pub rule: &'static str,
+    pub message: String,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Audit {
     /// `istio-0.2` or `istio-modern`.
@@ -56,6 +67,8 @@ pub struct Audit {
     pub policy: PolicySummary,
     pub workloads: Vec<Row>,
     pub summary: Summary,
+    /// Named files not read in full, in path order.
+    pub problems: Vec<Problem>,
     #[serde(skip)]
     pub errors: Vec<String>,
 }
@@ -126,6 +139,28 @@ fn modern_summary(files: &[LoadedFile], modern: &ModernConfig) -> PolicySummary 
     }
 }
 
+/// What kept named manifests from being read: `invalid-yaml` (not parsed, binary, not
+/// UTF-8, too large) and `template-skipped`. The configuration files are not manifests.
+fn problems(loaded: &engine::Loaded) -> Vec<Problem> {
+    let mut out = Vec::new();
+    for (i, file) in loaded.files.iter().enumerate() {
+        if !loaded.targets[i] || Some(i) == loaded.config_file || Some(i) == loaded.inject_config {
+            continue;
+        }
+        for d in file.problems.iter().filter(|d| matches!(d.rule, "invalid-yaml" | "template-skipped")) {
+            let at = file.source.position(d.primary.range.start);
+            out.push(Problem {
+                path: file.source.name.clone(),
+                line: at.line,
+                column: at.column,
+                rule: d.rule,
+                message: d.message.clone(),
+            });
+        }
+    }
+    out
+}
+
 /// Decide every workload of the inputs.
 #[must_use]
 pub fn audit(options: &Options) -> Audit {
@@ -177,5 +212,6 @@ pub fn audit(options: &Options) -> Audit {
         Profile::Istio02 => policy_summary(files, config),
         Profile::Modern => modern_summary(files, &modern),
     };
-    Audit { profile: profile.name(), profile_reason, policy, workloads: rows, summary, errors: loaded.errors }
+    let problems = problems(&loaded);
+    Audit { profile: profile.name(), profile_reason, policy, workloads: rows, summary, problems, errors: loaded.errors }
 }

@@ -270,7 +270,7 @@ fn collect_path(path: &Path, entries: &mut Vec<Entry>, errors: &mut Vec<String>)
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
         Err(e) => {
-            errors.push(format!("{}: {e}", path.display()));
+            errors.push(format!("{}: {e}", display(path)));
             return;
         }
     };
@@ -329,9 +329,14 @@ fn has_manifest_extension(path: &Path) -> bool {
     path.extension().and_then(|e| e.to_str()).is_some_and(|e| MANIFEST_EXTENSIONS.contains(&e))
 }
 
+/// The name a path is shown under: as given, without a leading `./`, bytes that are not
+/// UTF-8 escaped losslessly (`\xff`).
 fn display(path: &Path) -> String {
-    let s = path.to_string_lossy();
-    s.strip_prefix("./").unwrap_or(&s).to_owned()
+    let s = crate::escape::path(path);
+    match s.strip_prefix("./") {
+        Some(rest) => rest.to_owned(),
+        None => s,
+    }
 }
 
 /// The directory read as context: the enclosing git repository of the first path named
@@ -547,7 +552,7 @@ pub fn check(options: &Options) -> Report {
         diagnostics.retain(|d| d.files().any(|f| loaded.targets[f]));
         if let Some(path) = &options.baseline {
             if let Err(e) = baseline::filter(path, &mut diagnostics) {
-                errors.push(format!("{}: {e}", path.display()));
+                errors.push(format!("{}: {e}", display(path)));
             }
         }
         sort(&mut diagnostics);

@@ -160,8 +160,17 @@ fn needs_quotes(s: &str) -> bool {
     s.contains(": ") || s.contains(" #") || s.ends_with(':') || s.contains(['\n', '\r', '\t'])
 }
 
+/// A double-quoted string, valid JSON and YAML: serde escapes C0 controls; DEL and the
+/// C1 controls, which YAML does not allow raw, are escaped too.
 fn json_string(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| format!("\"{s}\""))
+    let quoted = serde_json::to_string(s).unwrap_or_else(|_| format!("\"{s}\""));
+    if !quoted.chars().any(|c| ('\u{7f}'..='\u{9f}').contains(&c)) {
+        return quoted;
+    }
+    quoted
+        .chars()
+        .map(|c| if ('\u{7f}'..='\u{9f}').contains(&c) { format!("\\u{:04x}", u32::from(c)) } else { c.to_string() })
+        .collect()
 }
 
 fn scalar_text(v: &Val) -> Option<String> {
@@ -944,6 +953,12 @@ mod tests {
         let err = verify(&files, &index, 0, &new_text, |o, t| decide::already_injected(o, t).is_some(), &[true])
             .expect_err("the verifier refuses it");
         assert!(err.contains("two containers or volumes of one name"), "{err}");
+    }
+
+    #[test]
+    fn quoted_strings_escape_del_and_c1_controls() {
+        assert_eq!(json_string("a\u{7f}b\u{9b}c\u{1b}"), "\"a\\u007fb\\u009bc\\u001b\"");
+        assert_eq!(json_string("plain ü"), "\"plain ü\"");
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod baseline;
 pub mod config;
 pub mod diag;
 pub mod engine;
+pub mod escape;
 pub mod fsio;
 #[doc(hidden)]
 pub mod fuzzing;

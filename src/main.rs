@@ -304,10 +304,12 @@ fn parse_namespace_label(text: &str) -> anyhow::Result<(String, String, String)>
     Ok((ns.to_owned(), key.to_owned(), value.to_owned()))
 }
 
-/// A line on stderr. Unlike `eprintln!`, never panics when stderr is gone.
+/// A line on stderr. Unlike `eprintln!`, never panics when stderr is gone; the text
+/// (which may carry names from the input) has its control characters escaped.
 macro_rules! say {
     ($($arg:tt)*) => {{
-        let _ = writeln!(std::io::stderr(), $($arg)*);
+        let line = format!($($arg)*);
+        let _ = writeln!(std::io::stderr(), "{}", meshlint::escape::text(&line));
     }};
 }
 

@@ -372,7 +372,7 @@ impl<'a> Index<'a> {
         let mut templates = Vec::new();
         for f in found {
             match f {
-                Found::Object(o) => objects.push(o),
+                Found::Object(o) => objects.push(*o),
                 Found::Template(file, at) => templates.push((file, at)),
             }
         }
@@ -607,7 +607,7 @@ fn mark_kustomize_patches(files: &[LoadedFile], objects: &mut [Object<'_>]) {
 
 /// What a document yields: an object, or an object skipped as a template.
 enum Found<'a> {
-    Object(Object<'a>),
+    Object(Box<Object<'a>>),
     Template(FileId, Range<usize>),
 }
 
@@ -649,7 +649,7 @@ fn place<'a>(found: Found<'a>, namespaces: &[Option<&'a str>], default_ns: &'a s
 fn found(object: Object<'_>) -> Found<'_> {
     match template_expression(&object) {
         Some(at) => Found::Template(object.file, at),
-        None => Found::Object(object),
+        None => Found::Object(Box::new(object)),
     }
 }
 

@@ -2,6 +2,8 @@
 //! concise one-liners, and JSON. The only module that writes a report's text; callers
 //! choose the stream.
 
+use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::ops::Range;
@@ -15,8 +17,9 @@ use serde_json::json;
 
 use crate::diag::{Diagnostic, Label, ObjectRef, Severity};
 use crate::engine::Report;
+use crate::escape;
 use crate::load::LoadedFile;
-use crate::source::Position;
+use crate::source::{FileId, Position};
 
 /// Output formats of `check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -77,30 +80,24 @@ fn sarif_level(s: Severity) -> &'static str {
     }
 }
 
-/// A relative reference to a file: forward slashes, reserved characters escaped.
-fn sarif_uri(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    for c in name.replace('\\', "/").chars() {
-        match c {
-            ' ' => out.push_str("%20"),
-            '%' => out.push_str("%25"),
-            '#' => out.push_str("%23"),
-            '?' => out.push_str("%3F"),
-            c => out.push(c),
-        }
-    }
-    out
+/// A relative reference to a file: forward slashes, reserved and control characters and
+/// bytes that are not UTF-8 percent-encoded.
+fn sarif_uri(files: &[LoadedFile], file: FileId) -> String {
+    let source = &files[file].source;
+    escape::uri(&source.name, source.path.as_deref())
 }
 
-fn sarif_location(files: &[LoadedFile], label: &Label, with_end: bool) -> serde_json::Value {
-    let (start, name) = position(files, label, false);
-    let mut region = json!({"startLine": start.line, "startColumn": start.column});
-    if with_end {
-        let (end, _) = position(files, label, true);
-        region["endLine"] = json!(end.line);
-        region["endColumn"] = json!(end.column);
-    }
-    json!({"physicalLocation": {"artifactLocation": {"uri": sarif_uri(name)}, "region": region}})
+fn sarif_location(files: &[LoadedFile], file: FileId, start: Position, end: Position) -> serde_json::Value {
+    let region =
+        json!({"startLine": start.line, "startColumn": start.column, "endLine": end.line, "endColumn": end.column});
+    json!({"physicalLocation": {"artifactLocation": {"uri": sarif_uri(files, file)}, "region": region}})
+}
+
+/// Start and end positions of labels, computed together (see [`positions`]).
+fn label_spans(files: &[LoadedFile], labels: &[Label]) -> Vec<(Position, Position)> {
+    let at: Vec<(FileId, usize)> =
+        labels.iter().flat_map(|l| [(l.file, l.range.start), (l.file, l.range.end)]).collect();
+    positions(files, &at).chunks(2).map(|p| (p[0], p[1])).collect()
 }
 
 /// The report as one SARIF 2.1.0 run, with every rule's metadata.
@@ -127,12 +124,14 @@ fn sarif(report: &Report) -> serde_json::Value {
             if let Some(help) = &d.help {
                 text = format!("{text}\nhelp: {help}");
             }
+            let spans = label_spans(&report.files, &d.labels);
             let related: Vec<serde_json::Value> = d
                 .labels
                 .iter()
+                .zip(spans)
                 .enumerate()
-                .map(|(i, l)| {
-                    let mut loc = sarif_location(&report.files, l, true);
+                .map(|(i, (l, (start, end)))| {
+                    let mut loc = sarif_location(&report.files, l.file, start, end);
                     loc["id"] = json!(i);
                     loc["message"] = json!({"text": if l.message.is_empty() { "related" } else { &l.message }});
                     loc
@@ -143,7 +142,12 @@ fn sarif(report: &Report) -> serde_json::Value {
                 "ruleIndex": index,
                 "level": sarif_level(d.severity),
                 "message": {"text": text},
-                "locations": [sarif_location(&report.files, &d.primary, true)],
+                "locations": [sarif_location(
+                    &report.files,
+                    d.primary.file,
+                    position(&report.files, &d.primary, false).0,
+                    position(&report.files, &d.primary, true).0,
+                )],
             });
             if !related.is_empty() {
                 result["relatedLocations"] = json!(related);
@@ -173,19 +177,23 @@ fn sarif(report: &Report) -> serde_json::Value {
                 "version": env!("CARGO_PKG_VERSION"),
                 "rules": rules,
             }},
+            "invocations": [invocation(report)],
             "columnKind": "unicodeCodePoints",
             "results": results,
         }]
     })
 }
 
-/// Escape data of a workflow command (and, with `property`, a property value).
-fn github_escape(text: &str, property: bool) -> String {
-    let mut out = text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A");
-    if property {
-        out = out.replace(':', "%3A").replace(',', "%2C");
+/// The run's invocation: tool errors (unreadable paths and the like) as error
+/// notifications, and whether the run succeeded, i.e. had none.
+fn invocation(report: &Report) -> serde_json::Value {
+    let mut invocation = json!({"executionSuccessful": report.errors.is_empty()});
+    if !report.errors.is_empty() {
+        let notes: Vec<serde_json::Value> =
+            report.errors.iter().map(|e| json!({"level": "error", "message": {"text": e}})).collect();
+        invocation["toolExecutionNotifications"] = json!(notes);
     }
-    out
+    invocation
 }
 
 fn github(out: &mut dyn Write, report: &Report) -> io::Result<()> {
@@ -197,26 +205,45 @@ fn github(out: &mut dyn Write, report: &Report) -> io::Result<()> {
             Severity::Warning => "warning",
             Severity::Info => "notice",
         };
-        let mut message = d.message.clone();
+        // Input text is escaped first: a line break in a name is shown as `\n`, and
+        // only the one before `help:` becomes `%0A`.
+        let mut message = escape::text(&d.message).into_owned();
         if let Some(help) = &d.help {
-            message = format!("{message}\nhelp: {help}");
+            message = format!("{message}\nhelp: {}", escape::text(help));
         }
         writeln!(
             out,
             "::{command} file={},line={},col={},endLine={},endColumn={},title={}::{}",
-            github_escape(name, true),
+            escape::github(&escape::text(name), true),
             start.line,
             start.column,
             end.line,
             end.column,
-            github_escape(&format!("meshlint {}", d.rule), true),
-            github_escape(&message, false)
+            escape::github(&format!("meshlint {}", d.rule), true),
+            escape::github(&message, false)
         )?;
     }
     Ok(())
 }
 
-struct FileSet<'a>(&'a [LoadedFile]);
+/// The files as codespan shows them: names escaped, and source text whose control
+/// characters are replaced by visible ones of the same length (so every offset holds),
+/// made once per file and only for files a diagnostic points into.
+struct FileSet<'a> {
+    files: &'a [LoadedFile],
+    names: Vec<Cow<'a, str>>,
+    sources: Vec<OnceCell<Cow<'a, str>>>,
+}
+
+impl<'a> FileSet<'a> {
+    fn new(files: &'a [LoadedFile]) -> Self {
+        Self {
+            files,
+            names: files.iter().map(|f| escape::text(&f.source.name)).collect(),
+            sources: files.iter().map(|_| OnceCell::new()).collect(),
+        }
+    }
+}
 
 impl<'a> Files<'a> for FileSet<'a> {
     type FileId = usize;
@@ -224,19 +251,20 @@ impl<'a> Files<'a> for FileSet<'a> {
     type Source = &'a str;
 
     fn name(&'a self, id: usize) -> Result<&'a str, FilesError> {
-        Ok(&self.0.get(id).ok_or(FilesError::FileMissing)?.source.name)
+        Ok(self.names.get(id).ok_or(FilesError::FileMissing)?)
     }
 
     fn source(&'a self, id: usize) -> Result<&'a str, FilesError> {
-        Ok(&self.0.get(id).ok_or(FilesError::FileMissing)?.source.text)
+        let file = self.files.get(id).ok_or(FilesError::FileMissing)?;
+        Ok(self.sources[id].get_or_init(|| escape::snippet(&file.source.text)))
     }
 
     fn line_index(&'a self, id: usize, byte_index: usize) -> Result<usize, FilesError> {
-        Ok(self.0.get(id).ok_or(FilesError::FileMissing)?.source.line_index(byte_index))
+        Ok(self.files.get(id).ok_or(FilesError::FileMissing)?.source.line_index(byte_index))
     }
 
     fn line_range(&'a self, id: usize, line_index: usize) -> Result<Range<usize>, FilesError> {
-        let source = &self.0.get(id).ok_or(FilesError::FileMissing)?.source;
+        let source = &self.files.get(id).ok_or(FilesError::FileMissing)?.source;
         if line_index >= source.line_count() {
             return Err(FilesError::LineTooLarge { given: line_index, max: source.line_count() - 1 });
         }
@@ -255,22 +283,56 @@ fn cs_severity(s: Severity) -> cs::Severity {
     }
 }
 
-fn to_codespan(d: &Diagnostic) -> cs::Diagnostic<usize> {
-    let mut labels = vec![cs::Label::primary(d.primary.file, d.primary.range.clone()).with_message(&d.primary.message)];
-    labels.extend(d.labels.iter().map(|l| cs::Label::secondary(l.file, l.range.clone()).with_message(&l.message)));
+/// Secondary labels drawn under snippets at most; the others are listed in a note, one
+/// line each. Codespan draws every label of a line with a pointer past all the labels on
+/// its left, so its time (and the output) grows with the square of the labels.
+const MAX_DRAWN_LABELS: usize = 32;
+
+/// Secondary labels on a longer line (a minified JSON file) are listed, not drawn: each
+/// drawn label repeats the line's width.
+const MAX_DRAWN_LINE: usize = 1024;
+
+/// Whether a label's lines are short enough to draw.
+fn drawable(files: &[LoadedFile], label: &Label) -> bool {
+    let source = &files[label.file].source;
+    let short = |byte: usize| source.line_range(source.line_index(byte.min(source.text.len()))).len() <= MAX_DRAWN_LINE;
+    short(label.range.start) && short(label.range.end)
+}
+
+fn to_codespan(files: &FileSet<'_>, d: &Diagnostic) -> cs::Diagnostic<usize> {
+    let primary =
+        cs::Label::primary(d.primary.file, d.primary.range.clone()).with_message(escape::text(&d.primary.message));
+    let mut labels = vec![primary];
+    let mut listed = Vec::new();
+    for l in &d.labels {
+        if labels.len() <= MAX_DRAWN_LABELS && drawable(files.files, l) {
+            labels.push(cs::Label::secondary(l.file, l.range.clone()).with_message(escape::text(&l.message)));
+        } else {
+            listed.push(l);
+        }
+    }
     let mut notes = Vec::new();
+    if !listed.is_empty() {
+        let at: Vec<(FileId, usize)> = listed.iter().map(|l| (l.file, l.range.start)).collect();
+        let mut note = format!("and {} more places:", listed.len());
+        for (l, p) in listed.iter().zip(positions(files.files, &at)) {
+            let message = if l.message.is_empty() { Cow::Borrowed("related") } else { escape::text(&l.message) };
+            note.push_str(&format!("\n{}:{}:{}: {message}", files.names[l.file], p.line, p.column));
+        }
+        notes.push(note);
+    }
     if let Some(o) = &d.object {
-        notes.push(format!("object: {}", object_name(o)));
+        notes.push(format!("object: {}", escape::text(&object_name(o))));
     }
     if let Some(help) = &d.help {
-        notes.push(format!("help: {help}"));
+        notes.push(format!("help: {}", escape::text(help)));
     }
     if let Some(code) = d.istio_code {
         notes.push(format!("istioctl analyze: {code}"));
     }
     cs::Diagnostic::new(cs_severity(d.severity))
         .with_code(d.rule)
-        .with_message(&d.message)
+        .with_message(escape::text(&d.message))
         .with_labels(labels)
         .with_notes(notes)
 }
@@ -281,11 +343,11 @@ fn object_name(o: &ObjectRef) -> String {
 }
 
 fn human(out: &mut dyn Write, report: &Report, style: Style) -> io::Result<()> {
-    let files = FileSet(&report.files);
+    let files = FileSet::new(&report.files);
     let config = term::Config::default();
     let mut buffer = if style.color { termcolor::Buffer::ansi() } else { termcolor::Buffer::no_color() };
     for d in &report.diagnostics {
-        term::emit_to_write_style(&mut buffer, &config, &files, &to_codespan(d)).map_err(io::Error::other)?;
+        term::emit_to_write_style(&mut buffer, &config, &files, &to_codespan(&files, d)).map_err(io::Error::other)?;
     }
     out.write_all(buffer.as_slice())?;
     summary_table(out, report, style)
@@ -317,7 +379,7 @@ pub fn summary_line(report: &Report) -> String {
     format!(
         "profile {} ({}); {} files{context}, {} documents, {} objects: {} errors, {} warnings, {} infos",
         report.profile.name(),
-        report.profile_reason,
+        escape::text(&report.profile_reason),
         report.target_count(),
         report.documents,
         report.objects,
@@ -333,11 +395,47 @@ fn position<'f>(files: &'f [LoadedFile], label: &Label, at_end: bool) -> (Positi
     (file.position(byte), &file.name)
 }
 
+/// Positions of byte offsets, counting each line's characters once: a finding can have
+/// thousands of labels on one long line (a minified JSON file), and counting every column
+/// from its line's start would take quadratic time.
+fn positions(files: &[LoadedFile], at: &[(FileId, usize)]) -> Vec<Position> {
+    let mut order: Vec<usize> = (0..at.len()).collect();
+    order.sort_by_key(|&i| at[i]);
+    let mut out = vec![Position { line: 0, column: 0 }; at.len()];
+    // The file, byte offset and position of the previous offset in that order.
+    let mut last: Option<(FileId, usize, Position)> = None;
+    for i in order {
+        let (file, byte) = at[i];
+        let source = &files[file].source;
+        let byte = byte.min(source.text.len());
+        let on_line = |p: Position| p.line == source.line_index(byte) + 1;
+        let pos = match last {
+            Some((f, b, p)) if f == file && on_line(p) => match source.text.get(b..byte) {
+                Some(between) => Position { line: p.line, column: p.column + between.chars().count() },
+                None => source.position(byte),
+            },
+            _ => source.position(byte),
+        };
+        last = Some((file, byte, pos));
+        out[i] = pos;
+    }
+    out
+}
+
 fn concise(out: &mut dyn Write, report: &Report) -> io::Result<()> {
     for d in &report.diagnostics {
         let (pos, name) = position(&report.files, &d.primary, false);
         let code = d.istio_code.map(|c| format!(" ({c})")).unwrap_or_default();
-        writeln!(out, "{name}:{}:{}: {}[{}] {}{code}", pos.line, pos.column, d.severity.as_str(), d.rule, d.message)?;
+        writeln!(
+            out,
+            "{}:{}:{}: {}[{}] {}{code}",
+            escape::text(name),
+            pos.line,
+            pos.column,
+            d.severity.as_str(),
+            d.rule,
+            escape::text(&d.message)
+        )?;
     }
     Ok(())
 }
@@ -380,14 +478,19 @@ fn json_diagnostic<'a>(files: &'a [LoadedFile], d: &'a Diagnostic) -> JsonDiagno
         end_line: end.line,
         end_column: end.column,
         object: d.object.as_ref(),
-        labels: d
-            .labels
-            .iter()
-            .map(|l| {
-                let (p, path) = position(files, l, false);
-                JsonLabel { path, line: p.line, column: p.column, message: &l.message }
-            })
-            .collect(),
+        labels: {
+            let at: Vec<(FileId, usize)> = d.labels.iter().map(|l| (l.file, l.range.start)).collect();
+            d.labels
+                .iter()
+                .zip(positions(files, &at))
+                .map(|(l, p)| JsonLabel {
+                    path: &files[l.file].source.name,
+                    line: p.line,
+                    column: p.column,
+                    message: &l.message,
+                })
+                .collect()
+        },
         help: d.help.as_deref(),
         istio_code: d.istio_code,
     }
@@ -454,38 +557,54 @@ pub fn audit(out: &mut dyn Write, audit: &crate::audit::Audit, format: AuditForm
             for r in &audit.workloads {
                 let fields =
                     [&r.namespace, &r.kind, &r.name, &r.path, &r.line.to_string(), r.outcome, r.reason, &r.detail];
-                let cells: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+                let cells: Vec<String> = fields.iter().map(|f| csv_field(&escape::text(f))).collect();
                 writeln!(out, "{}", cells.join(","))?;
             }
             Ok(())
         }
         AuditFormat::Table => {
             let p = &audit.policy;
-            writeln!(out, "profile: {} ({})", audit.profile, audit.profile_reason)?;
+            let t = |s: &str| escape::text(s).into_owned();
+            writeln!(out, "profile: {} ({})", audit.profile, t(&audit.profile_reason))?;
             let flag = if p.overridden_by_flag { " (set by --policy)" } else { "" };
-            writeln!(out, "policy: {}{flag}, from {}", p.policy, p.origin)?;
+            writeln!(out, "policy: {}{flag}, from {}", p.policy, t(&p.origin))?;
             if audit.profile == "istio-modern" {
-                let labelled = if p.namespaces.is_empty() { "none".to_owned() } else { p.namespaces.join(", ") };
+                let labelled = if p.namespaces.is_empty() { "none".to_owned() } else { t(&p.namespaces.join(", ")) };
                 writeln!(out, "labelled namespaces: {labelled}")?;
-                writeln!(out, "revisions and tags: {}", p.resources.join(", "))?;
+                writeln!(out, "revisions and tags: {}", t(&p.resources.join(", ")))?;
             } else {
-                let watched =
-                    if p.namespaces.iter().any(String::is_empty) { "all".to_owned() } else { p.namespaces.join(", ") };
-                let excluded =
-                    if p.exclude_namespaces.is_empty() { "none".to_owned() } else { p.exclude_namespaces.join(", ") };
+                let watched = if p.namespaces.iter().any(String::is_empty) {
+                    "all".to_owned()
+                } else {
+                    t(&p.namespaces.join(", "))
+                };
+                let excluded = if p.exclude_namespaces.is_empty() {
+                    "none".to_owned()
+                } else {
+                    t(&p.exclude_namespaces.join(", "))
+                };
                 writeln!(out, "namespaces: {watched}; excluded: {excluded}")?;
-                writeln!(out, "initialized kinds: {}", p.resources.join(", "))?;
+                writeln!(out, "initialized kinds: {}", t(&p.resources.join(", ")))?;
+            }
+            if !audit.problems.is_empty() {
+                let mut unread: Vec<&str> = audit.problems.iter().map(|p| p.path.as_str()).collect();
+                unread.dedup();
+                let (files, were) = if unread.len() == 1 { ("file", "was") } else { ("files", "were") };
+                writeln!(out, "{} {files} could not be read and {were} not audited:", unread.len())?;
+                for p in &audit.problems {
+                    writeln!(out, "  {}:{}:{}: {}: {}", t(&p.path), p.line, p.column, p.rule, t(&p.message))?;
+                }
             }
             let mut table = Table::new();
             table.load_style(if style.color { presets::UTF8_FULL_CONDENSED } else { presets::ASCII_MARKDOWN });
             table.set_header(["namespace", "workload", "location", "outcome", "reason"]);
             for r in &audit.workloads {
                 table.add_row([
-                    r.namespace.clone(),
-                    format!("{}/{}", r.kind, r.name),
-                    format!("{}:{}", r.path, r.line),
+                    t(&r.namespace),
+                    t(&format!("{}/{}", r.kind, r.name)),
+                    t(&format!("{}:{}", r.path, r.line)),
                     r.outcome.replace('-', " "),
-                    r.detail.clone(),
+                    t(&r.detail),
                 ]);
             }
             writeln!(out, "{table}")?;
@@ -515,7 +634,7 @@ pub fn rewrite_summary(out: &mut dyn Write, name: &str, change: &crate::inject::
             (None, true) => "sidecar removed".to_owned(),
             (None, false) => "no sidecar to remove".to_owned(),
         };
-        writeln!(out, "{name}:{}: {} {what}", w.line, w.object)?;
+        writeln!(out, "{}:{}: {} {}", escape::text(name), w.line, escape::text(&w.object), escape::text(&what))?;
     }
     Ok(())
 }
@@ -529,5 +648,6 @@ pub fn unified_diff(out: &mut dyn Write, name: &str, old: &str, new: &str) -> io
         return Ok(());
     }
     let diff = similar::TextDiff::from_lines(old, new);
+    let name = escape::text(name);
     write!(out, "{}", diff.unified_diff().context_radius(3).header(&format!("a/{name}"), &format!("b/{name}")))
 }
