@@ -29,7 +29,12 @@ pub fn check(path: &Path, bytes: &[u8]) -> std::io::Result<usize> {
     options.context = ContextMode::Off;
     let report = engine::check(&options);
     for format in [Format::Human, Format::Concise, Format::Json, Format::Sarif, Format::Github] {
-        render::report(&mut std::io::sink(), &report, format, Style { color: format == Format::Human })?;
+        render::report(
+            &mut std::io::sink(),
+            &report,
+            format,
+            Style { color: format == Format::Human, verbose: false },
+        )?;
     }
     Ok(report.diagnostics.len())
 }

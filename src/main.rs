@@ -169,6 +169,9 @@ struct CheckArgs {
     /// Record the current findings as the baseline (replacing the file), then exit 0.
     #[arg(long, value_name = "FILE", conflicts_with = "baseline")]
     write_baseline: Option<PathBuf>,
+    /// Human format: show every note (info finding) in full, not one line per group.
+    #[arg(short, long)]
+    verbose: bool,
 }
 
 #[derive(clap::Args)]
@@ -375,6 +378,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 anyhow::bail!("no rule named `{rule}`; rules are: {}", names.join(", "));
             };
             out.write_all(rule.doc.as_bytes())?;
+            writeln!(out, "\n## Profiles\n\n{}", rules::profiles_line(rule))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::ParseOnly { paths } => {
@@ -496,7 +500,7 @@ fn check(args: &CheckArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
         say!("meshlint: wrote {} findings to {}", report.diagnostics.len(), path.display());
         return Ok(if report.errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) });
     }
-    render::report(out, &report, args.format, Style::detect())?;
+    render::report(out, &report, args.format, Style { verbose: args.verbose, ..Style::detect() })?;
     out.flush()?;
     for err in &report.errors {
         say!("meshlint: error: {err}");

@@ -36,10 +36,12 @@ pub enum Format {
     Github,
 }
 
-/// Whether to colour human output.
-#[derive(Debug, Clone, Copy)]
+/// How to show human output: in colour, and whether notes are shown in full.
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Style {
     pub color: bool,
+    /// Notes (info findings) as snippets, one each, instead of one line per group.
+    pub verbose: bool,
 }
 
 impl Style {
@@ -48,7 +50,7 @@ impl Style {
     pub fn detect() -> Self {
         use std::io::IsTerminal;
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        Self { color: !no_color && io::stdout().is_terminal() }
+        Self { color: !no_color && io::stdout().is_terminal(), verbose: false }
     }
 }
 
@@ -343,14 +345,113 @@ fn object_name(o: &ObjectRef) -> String {
 }
 
 fn human(out: &mut dyn Write, report: &Report, style: Style) -> io::Result<()> {
+    if let Some(note) = default_profile_note(report.profile, &report.profile_reason) {
+        writeln!(out, "{note}")?;
+    }
     let files = FileSet::new(&report.files);
     let config = term::Config::default();
     let mut buffer = if style.color { termcolor::Buffer::ansi() } else { termcolor::Buffer::no_color() };
-    for d in &report.diagnostics {
+    // Errors and warnings as snippets; notes too with `--verbose`, else a line a group.
+    let (shown, notes): (Vec<&Diagnostic>, Vec<&Diagnostic>) =
+        report.diagnostics.iter().partition(|d| style.verbose || d.severity != Severity::Info);
+    for d in shown {
         term::emit_to_write_style(&mut buffer, &config, &files, &to_codespan(&files, d)).map_err(io::Error::other)?;
     }
     out.write_all(buffer.as_slice())?;
-    summary_table(out, report, style)
+    if !notes.is_empty() {
+        writeln!(out, "notes (`--verbose` shows each in full):")?;
+        for line in note_lines(&report.files, &notes) {
+            writeln!(out, "  {line}")?;
+        }
+    }
+    summary_table(out, report, style)?;
+    for line in next_steps(report) {
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
+}
+
+/// The line that says the profile is a default, with the one line that changes it.
+#[must_use]
+pub fn default_profile_note(profile: crate::istio::Profile, reason: &str) -> Option<String> {
+    (reason == crate::engine::DEFAULT_PROFILE_REASON).then(|| {
+        format!(
+            "note: nothing in the repository says which Istio it is for: checking as {} (the default); for Istio 1.x add `profile: istio-modern` to .meshlint.yaml",
+            profile.name()
+        )
+    })
+}
+
+/// The folder of a file's display name (`.` for a file at the top).
+fn folder(name: &str) -> &str {
+    name.rsplit_once('/').map_or(".", |(dir, _)| dir)
+}
+
+/// Notes grouped: one line for a lone note (`path:line:col: message`), one line for the
+/// notes of one rule under one folder, with what to do about them.
+fn note_lines(files: &[LoadedFile], notes: &[&Diagnostic]) -> Vec<String> {
+    let mut groups: BTreeMap<(&str, &str), Vec<&Diagnostic>> = BTreeMap::new();
+    for d in notes {
+        let key_folder =
+            if d.rule == "namespace-not-injected" { "" } else { folder(&files[d.primary.file].source.name) };
+        groups.entry((d.rule, key_folder)).or_default().push(d);
+    }
+    let mut lines = Vec::new();
+    for ((rule, dir), group) in groups {
+        let first = group[0];
+        if group.len() == 1 {
+            let (pos, name) = position(files, &first.primary, false);
+            lines.push(format!(
+                "{}:{}:{}: {}[{rule}] {}",
+                escape::text(name),
+                pos.line,
+                pos.column,
+                first.severity.as_str(),
+                escape::text(&first.message)
+            ));
+            continue;
+        }
+        let n = group.len();
+        let dir = escape::text(dir);
+        lines.push(match rule {
+            "template-skipped" => format!(
+                "info[{rule}] {n} templates skipped under {dir}: render them and check the output, e.g. `helm template {dir} | meshlint check -`"
+            ),
+            "namespace-not-injected" => {
+                let mut by_namespace: BTreeMap<String, usize> = BTreeMap::new();
+                for d in &group {
+                    // The message names the namespace the workload lives in.
+                    let ns = d.message.split_once("namespace `").and_then(|(_, rest)| rest.split_once('`'));
+                    *by_namespace.entry(ns.map_or_else(|| "?".to_owned(), |(ns, _)| ns.to_owned())).or_default() += 1;
+                }
+                let counts: Vec<String> =
+                    by_namespace.iter().map(|(ns, c)| format!("{} ({c})", escape::text(ns))).collect();
+                format!("info[{rule}] {n} workloads in namespaces with no injection label: {}", counts.join(", "))
+            }
+            _ => format!("info[{rule}] {n} notes under {dir}, e.g. {}", escape::text(&first.message)),
+        });
+    }
+    lines
+}
+
+/// What to do next: the profile line when it was a default, the `explain` command of the
+/// most frequent rule, and how to record the existing findings as a baseline.
+fn next_steps(report: &Report) -> Vec<String> {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for d in report.diagnostics.iter().filter(|d| d.severity != Severity::Info) {
+        *counts.entry(d.rule).or_default() += 1;
+    }
+    let Some((top, _)) = counts.iter().max_by_key(|(rule, n)| (**n, std::cmp::Reverse(**rule))) else {
+        return Vec::new();
+    };
+    let mut out = vec![format!("next: `meshlint explain {top}` says why and how to fix it")];
+    if report.profile_reason == crate::engine::DEFAULT_PROFILE_REASON {
+        out.push("      the profile was a default: set `profile:` in .meshlint.yaml if this is not Istio 0.2".into());
+    }
+    out.push(
+        "      to accept today's findings and fail only on new ones: `meshlint check --write-baseline .meshlint-baseline.json`, then `--baseline .meshlint-baseline.json`".into(),
+    );
+    out
 }
 
 fn summary_table(out: &mut dyn Write, report: &Report, style: Style) -> io::Result<()> {
@@ -527,9 +628,23 @@ fn json_report(report: &Report) -> serde_json::Value {
 pub fn rules_table(out: &mut dyn Write, style: Style) -> io::Result<()> {
     let mut table = Table::new();
     table.load_style(if style.color { presets::UTF8_FULL_CONDENSED } else { presets::ASCII_MARKDOWN });
-    table.set_header(["rule", "severity", "what it finds"]);
+    table.set_header(["rule", "istio-0.2", "istio-modern", "what it finds"]);
     for rule in crate::rules::RULES {
-        table.add_row([rule.name, rule.severity.as_str(), rule.summary]);
+        let level = |p| {
+            crate::rules::level_under(rule, p).map_or_else(
+                || "-".to_owned(),
+                |l| {
+                    let code = p.istio_code(rule.name).map(|c| format!(" {c}")).unwrap_or_default();
+                    format!("{}{code}", l.as_str())
+                },
+            )
+        };
+        table.add_row([
+            rule.name.to_owned(),
+            level(crate::istio::Profile::Istio02),
+            level(crate::istio::Profile::Modern),
+            rule.summary.to_owned(),
+        ]);
     }
     writeln!(out, "{table}")
 }
@@ -566,6 +681,9 @@ pub fn audit(out: &mut dyn Write, audit: &crate::audit::Audit, format: AuditForm
             let p = &audit.policy;
             let t = |s: &str| escape::text(s).into_owned();
             writeln!(out, "profile: {} ({})", audit.profile, t(&audit.profile_reason))?;
+            if audit.profile_reason == crate::engine::DEFAULT_PROFILE_REASON {
+                writeln!(out, "  for Istio 1.x add `profile: istio-modern` to .meshlint.yaml")?;
+            }
             let flag = if p.overridden_by_flag { " (set by --policy)" } else { "" };
             writeln!(out, "policy: {}{flag}, from {}", p.policy, t(&p.origin))?;
             if audit.profile == "istio-modern" {

@@ -889,7 +889,8 @@ fn explain_prints_the_rule_doc() {
     let out = run(&["explain", "unnamed-service-port"]);
     assert_eq!(code(&out), 0);
     let doc = std::fs::read_to_string(root().join("rules/unnamed-service-port.md")).expect("doc");
-    assert_eq!(stdout(&out), doc);
+    // The doc, then where the rule runs and at which level.
+    assert_eq!(stdout(&out), format!("{doc}\n## Profiles\n\nistio-0.2: warning; istio-modern: info (IST0118)\n"));
     assert!(doc.starts_with("# unnamed-service-port\n"));
 
     let out = run(&["explain", "unnamed-port"]);

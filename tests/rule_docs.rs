@@ -88,11 +88,17 @@ fn block(rule: &Rule, title: &str) -> String {
 
 /// Rule names reported for `text` saved as a manifest file.
 fn rules_reported(text: &str) -> Vec<&'static str> {
+    rules_reported_as(text, None)
+}
+
+/// Rule names reported for `text` saved as a manifest file, under a profile.
+fn rules_reported_as(text: &str, profile: Option<meshlint::istio::Profile>) -> Vec<&'static str> {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("example.yaml");
     std::fs::write(&path, text).expect("write example");
     let mut options = Options::new(vec![Input::Path(path)]);
     options.context = ContextMode::Off;
+    options.profile = profile;
     let report = engine::check(&options);
     assert!(report.errors.is_empty(), "tool errors: {:?}", report.errors);
     assert_eq!(report.files.len(), 1);
@@ -176,6 +182,19 @@ fn the_examples_of_the_loading_rules_report_exactly_their_rule() {
         let rule = meshlint::rules::find(name).expect("registered");
         assert_eq!(rules_reported(&block(rule, "Example")), [name], "{name}");
         assert_eq!(rules_reported(&block(rule, "Use instead")), Vec::<&str>::new(), "{name}");
+    }
+}
+
+#[test]
+fn a_rule_that_does_not_run_under_a_profile_never_fires_there() {
+    use meshlint::istio::Profile;
+    for rule in RULES.iter().filter(|r| r.check.is_some() && !["invalid-config", "templates-only"].contains(&r.name)) {
+        for profile in [Profile::Istio02, Profile::Modern] {
+            if !meshlint::rules::runs_under(rule, profile) {
+                let reported = rules_reported_as(&block(rule, "Example"), Some(profile));
+                assert!(!reported.contains(&rule.name), "{} fired under {}", rule.name, profile.name());
+            }
+        }
     }
 }
 

@@ -91,14 +91,14 @@ pub static RULES: &[Rule] = &[
     Rule {
         name: "unnamed-service-port",
         severity: Severity::Warning,
-        summary: "a TCP Service port without a name, so Istio treats its traffic as plain TCP",
+        summary: "a TCP Service port without a name: plain TCP for Istio 0.2, protocol sniffing for modern Istio",
         doc: doc!("unnamed-service-port"),
         check: Some(unnamed_service_port::check),
     },
     Rule {
         name: "unknown-port-protocol",
         severity: Severity::Warning,
-        summary: "a Service port name whose prefix is not a protocol Istio recognises",
+        summary: "a Service port name whose prefix is not a protocol the profile's Istio recognises",
         doc: doc!("unknown-port-protocol"),
         check: Some(unknown_port_protocol::check),
     },
@@ -112,7 +112,7 @@ pub static RULES: &[Rule] = &[
     Rule {
         name: "pod-without-service",
         severity: Severity::Warning,
-        summary: "a long-running workload whose pods no Service selects",
+        summary: "a long-running workload whose pods no Service selects (Istio 0.2 requires one)",
         doc: doc!("pod-without-service"),
         check: Some(pod_without_service::check),
     },
@@ -229,6 +229,42 @@ pub static RULES: &[Rule] = &[
         check: Some(proxy_port_conflict::check),
     },
 ];
+
+/// Whether a rule runs under a profile: some judge what only one Istio does.
+#[must_use]
+pub fn runs_under(rule: &Rule, profile: Profile) -> bool {
+    let only = match rule.name {
+        "pod-without-service" | "sidecar-name-conflict" | "deprecated-service-account" => Profile::Istio02,
+        "namespace-multiple-injection-labels" | "namespace-not-injected" | "image-auto-without-injection" => {
+            Profile::Modern
+        }
+        _ => return true,
+    };
+    only == profile
+}
+
+/// The level of a rule's findings under a profile (`None` when it does not run there):
+/// its own, or under modern Istio the level of its `istioctl analyze` message.
+#[must_use]
+pub fn level_under(rule: &Rule, profile: Profile) -> Option<Severity> {
+    runs_under(rule, profile).then(|| profile.level(rule.name).unwrap_or(rule.severity))
+}
+
+/// "istio-0.2: warning; istio-modern: info (IST0118)": where a rule runs, and how loud.
+#[must_use]
+pub fn profiles_line(rule: &Rule) -> String {
+    [Profile::Istio02, Profile::Modern]
+        .iter()
+        .map(|&p| match level_under(rule, p) {
+            Some(level) => {
+                let code = p.istio_code(rule.name).map(|c| format!(" ({c})")).unwrap_or_default();
+                format!("{}: {}{code}", p.name(), level.as_str())
+            }
+            None => format!("{}: does not run", p.name()),
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
 
 /// The rule of a name.
 #[must_use]
