@@ -304,6 +304,16 @@ impl InjectArgs {
 fn parse_namespace_label(text: &str) -> anyhow::Result<(String, String, String)> {
     let (ns, pair) = text.split_once(':').context("--namespace-label: expected NS:KEY=VALUE")?;
     let (key, value) = pair.split_once('=').context("--namespace-label: expected NS:KEY=VALUE")?;
+    if !meshlint::config::is_dns_label(ns) {
+        anyhow::bail!(
+            "--namespace-label {}: `{}` is not a namespace name (lowercase letters, digits and `-`, at most 63; no patterns)",
+            meshlint::escape::text(text),
+            meshlint::escape::text(ns)
+        );
+    }
+    if key.is_empty() {
+        anyhow::bail!("--namespace-label {}: the label key is empty", meshlint::escape::text(text));
+    }
     Ok((ns.to_owned(), key.to_owned(), value.to_owned()))
 }
 

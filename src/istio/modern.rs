@@ -27,6 +27,8 @@ pub struct Version {
 impl Version {
     /// The newest behaviour meshlint knows.
     pub const NEWEST: Version = Version { major: 1, minor: 28 };
+    /// From this release on, the proxy is injected as a native sidecar by default.
+    pub const NATIVE_SIDECARS: Version = Version { major: 1, minor: 27 };
 
     /// `1.27` or `1.27.3`.
     #[must_use]

@@ -4,7 +4,7 @@ use super::{Context, Sink};
 use crate::model::PodTemplate;
 
 pub fn check(cx: &Context<'_>, sink: &mut Sink) {
-    for object in cx.definitions() {
+    for (i, object) in cx.indexed_definitions() {
         if matches!(object.kind, "Job" | "CronJob") || !cx.in_mesh_scope(object) {
             continue;
         }
@@ -23,9 +23,14 @@ pub fn check(cx: &Context<'_>, sink: &mut Sink) {
             format!("the pods of {} have no `app` label, so tracing cannot name their service", object.display_name()),
         );
         d.primary.message = "no `app` among these labels".into();
-        let name = object.name.unwrap_or("my-service");
+        // The service these pods belong to is the Service that selects them.
+        let services = cx.index.selecting_services(i, &template);
+        let (name, why) = match services.first().and_then(|&s| cx.index.objects[s].name) {
+            Some(service) => (service.to_owned(), format!("the name of Service `{service}`, which selects these pods")),
+            None => (object.shown_name(), "the workload's name: no Service selects these pods".to_owned()),
+        };
         d.help = Some(format!(
-            "add `app: {name}` to the pod template's labels (Istio uses it as the proxy's service cluster)"
+            "add `app: {name}` to the pod template's labels ({why}); Istio uses it as the proxy's service cluster"
         ));
     }
 }

@@ -13,10 +13,12 @@ use crate::load::LoadedFile;
 use crate::model::{Index, Object};
 use crate::source::FileId;
 
+mod deprecated_service_account;
 mod duplicate_app_label;
 mod image_auto_without_injection;
 mod inconsistent_injection;
 mod inject_annotation_value;
+mod job_with_sidecar;
 mod misplaced_inject_annotation;
 mod missing_api_version;
 mod missing_app_label;
@@ -206,6 +208,20 @@ pub static RULES: &[Rule] = &[
         summary: "a suppression (comment, annotation or config entry) that matches no finding",
         doc: doc!("unused-suppression"),
         check: None,
+    },
+    Rule {
+        name: "job-with-sidecar",
+        severity: Severity::Warning,
+        summary: "a Job or CronJob whose pods get a sidecar that keeps them from completing",
+        doc: doc!("job-with-sidecar"),
+        check: Some(job_with_sidecar::check),
+    },
+    Rule {
+        name: "deprecated-service-account",
+        severity: Severity::Warning,
+        summary: "a pod naming its account only with `serviceAccount`: Istio 0.2 gives it the `default` identity",
+        doc: doc!("deprecated-service-account"),
+        check: Some(deprecated_service_account::check),
     },
     Rule {
         name: "proxy-uid-conflict",
