@@ -471,12 +471,24 @@ fn summary_table(out: &mut dyn Write, report: &Report, style: Style) -> io::Resu
     writeln!(out, "{}", summary_line(report))
 }
 
+/// Named files skipped as data (not YAML, no `apiVersion` or `kind` anywhere).
+fn data_files(report: &Report) -> usize {
+    report
+        .files
+        .iter()
+        .zip(&report.targets)
+        .filter(|(f, t)| **t && f.skipped == Some(crate::load::Skipped::Data))
+        .count()
+}
+
 /// `N files, M documents, K objects: X errors, Y warnings, Z infos`.
 #[must_use]
 pub fn summary_line(report: &Report) -> String {
     let count = |s| report.diagnostics.iter().filter(|d| d.severity == s).count();
     let context = report.context_count();
     let context = if context > 0 { format!(" (and {context} read for context)") } else { String::new() };
+    let data = data_files(report);
+    let context = if data > 0 { format!("{context}, {data} data files skipped") } else { context };
     format!(
         "profile {} ({}); {} files{context}, {} documents, {} objects: {} errors, {} warnings, {} infos",
         report.profile.name(),
@@ -611,6 +623,7 @@ fn json_report(report: &Report) -> serde_json::Value {
             "profile_reason": report.profile_reason,
             "files": report.target_count(),
             "context_files": report.context_count(),
+            "data_files_skipped": data_files(report),
             "documents": report.documents,
             "objects": report.objects,
             "error": count(Severity::Error),

@@ -151,6 +151,7 @@ fn data_files_are_skipped_and_a_broken_manifest_is_still_an_error() {
     let report = check_json(&[&format!("{REPOS}/not-manifests/data")]);
     let found = findings(&report);
     assert_eq!(found, [("invalid-yaml".to_owned(), format!("{REPOS}/not-manifests/data/broken.yaml"), 5)]);
+    assert_eq!(report["summary"]["data_files_skipped"], 2, "{:#}", report["summary"]);
     // Rewriting the tree is no tool error because of the data files (the broken manifest
     // is one).
     let dir = tempfile::tempdir().unwrap();
