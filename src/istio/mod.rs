@@ -127,7 +127,9 @@ impl Profile {
         }
     }
 
-    /// The istioctl analyze code of a rule's findings under this profile.
+    /// The istioctl analyze code of a rule's findings under this profile, when it has one
+    /// (`image-auto-without-injection` sets its own: IST0146 for a workload, IST0147 for a
+    /// Pod).
     #[must_use]
     pub fn istio_code(self, rule: &str) -> Option<&'static str> {
         if self != Profile::Modern {
@@ -139,7 +141,9 @@ impl Profile {
             "misplaced-inject-annotation" => "IST0107",
             "namespace-multiple-injection-labels" => "IST0123",
             "namespace-not-injected" => "IST0102",
-            "image-auto-without-injection" => "IST0144",
+            "namespace-injected-by-default" => "IST0148",
+            "proxy-uid-conflict" => "IST0144",
+            "external-name-port" => "IST0150",
             _ => return None,
         })
     }
@@ -182,6 +186,8 @@ pub const ANALYZER_MESSAGES: &[(&str, &str, crate::diag::Severity)] = {
         ("IST0144", "InvalidApplicationUID", Warning),
         ("IST0146", "ImageAutoWithoutInjectionWarning", Warning),
         ("IST0147", "ImageAutoWithoutInjectionError", Error),
+        ("IST0148", "NamespaceInjectionEnabledByDefault", Info),
+        ("IST0150", "ExternalNameServiceTypeInvalidPortName", Warning),
     ]
 };
 

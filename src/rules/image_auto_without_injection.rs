@@ -37,5 +37,7 @@ pub fn check(cx: &Context<'_>, sink: &mut Sink) {
             d.labels.push(e);
         }
         d.help = Some("enable injection for the pod, or give the container a real image".into());
+        // A bare Pod cannot start at all (an error); a workload's pods will not (a warning).
+        d.istio_code = Some(if object.kind == "Pod" { "IST0147" } else { "IST0146" });
     }
 }

@@ -15,6 +15,7 @@ use crate::source::FileId;
 
 mod deprecated_service_account;
 mod duplicate_app_label;
+mod external_name_port;
 mod image_auto_without_injection;
 mod inconsistent_injection;
 mod inject_annotation_value;
@@ -22,6 +23,7 @@ mod job_with_sidecar;
 mod misplaced_inject_annotation;
 mod missing_api_version;
 mod missing_app_label;
+mod namespace_injected_by_default;
 mod namespace_multiple_injection_labels;
 mod namespace_not_injected;
 mod non_string_annotation;
@@ -105,6 +107,13 @@ pub static RULES: &[Rule] = &[
         check: Some(unknown_port_protocol::check),
     },
     Rule {
+        name: "external-name-port",
+        severity: Severity::Warning,
+        summary: "a port of an ExternalName Service named with no supported protocol or as plain TCP (modern profile)",
+        doc: doc!("external-name-port"),
+        check: Some(external_name_port::check),
+    },
+    Rule {
         name: "pod-in-multiple-services",
         severity: Severity::Error,
         summary: "pods selected by two or more Services, which Istio 0.2 does not support",
@@ -184,9 +193,16 @@ pub static RULES: &[Rule] = &[
     Rule {
         name: "namespace-not-injected",
         severity: Severity::Info,
-        summary: "a workload in a namespace with no injection label (modern profile)",
+        summary: "a namespace with no injection label, on its Namespace or its workloads (modern profile)",
         doc: doc!("namespace-not-injected"),
         check: Some(namespace_not_injected::check),
+    },
+    Rule {
+        name: "namespace-injected-by-default",
+        severity: Severity::Info,
+        summary: "a Namespace with no injection label that the injector enables by default (modern profile)",
+        doc: doc!("namespace-injected-by-default"),
+        check: Some(namespace_injected_by_default::check),
     },
     Rule {
         name: "image-auto-without-injection",
@@ -251,9 +267,11 @@ pub static RULES: &[Rule] = &[
 pub fn runs_under(rule: &Rule, profile: Profile) -> bool {
     let only = match rule.name {
         "pod-without-service" | "sidecar-name-conflict" | "deprecated-service-account" => Profile::Istio02,
-        "namespace-multiple-injection-labels" | "namespace-not-injected" | "image-auto-without-injection" => {
-            Profile::Modern
-        }
+        "namespace-multiple-injection-labels"
+        | "namespace-not-injected"
+        | "namespace-injected-by-default"
+        | "image-auto-without-injection"
+        | "external-name-port" => Profile::Modern,
         _ => return true,
     };
     only == profile
@@ -335,6 +353,22 @@ impl<'a> Context<'a> {
             }
         }
         out
+    }
+
+    /// Whether the port rules judge a Service's port names. Under modern Istio, as
+    /// `istioctl analyze` does, not in `kube-system`, `kube-public`, `kube-node-lease` or
+    /// `local-path-storage`, not Istio's own control plane (label `istio`, or
+    /// `release: istio`), and not an `ExternalName` Service (`external-name-port`'s).
+    #[must_use]
+    pub fn judges_port_names(&self, object: &Object<'_>, service: &crate::model::Service<'_>) -> bool {
+        const SYSTEM: &[&str] = &["kube-system", "kube-public", "kube-node-lease", "local-path-storage"];
+        if self.profile != Profile::Modern {
+            return true;
+        }
+        let labels = object.node.path(&["metadata", "labels"]);
+        let control_plane = labels
+            .is_some_and(|l| l.get("istio").is_some() || l.get("release").and_then(|r| r.scalar()) == Some("istio"));
+        !SYSTEM.contains(&object.effective_namespace) && !control_plane && service.service_type != Some("ExternalName")
     }
 
     /// Whether the object's pods can be part of the mesh at all (not in a namespace the

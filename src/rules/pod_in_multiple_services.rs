@@ -53,6 +53,10 @@ pub fn check(cx: &Context<'_>, sink: &mut Sink) {
 /// (IST0137).
 fn modern(cx: &Context<'_>, sink: &mut Sink) {
     for (object, template, services) in shared_pods(cx) {
+        // istioctl analyzes only workloads it takes to be in the mesh.
+        if !in_mesh_for_istioctl(cx, object, &template) {
+            continue;
+        }
         // (service, port number, protocol, target port, port node)
         let mut ports = Vec::new();
         for &s in &services {
@@ -60,7 +64,8 @@ fn modern(cx: &Context<'_>, sink: &mut Sink) {
             let Some(svc) = Service::of(service) else { continue };
             for p in &svc.ports {
                 let Some(number) = p.port.and_then(|n| n.as_i64()) else { continue };
-                let protocol = modern_protocol(p);
+                // IST0116 compares the Kubernetes protocol (TCP, UDP, SCTP), not names.
+                let protocol = p.protocol().to_ascii_uppercase();
                 let target = p.target_port.and_then(|t| t.scalar()).map_or_else(|| number.to_string(), str::to_owned);
                 ports.push((s, number, protocol, target, *p));
             }
@@ -118,19 +123,20 @@ fn name<'a>(cx: &'a Context<'_>, object: usize) -> &'a str {
     cx.index.objects[object].name.unwrap_or("")
 }
 
-/// A port's protocol as modern Istio reads it, for comparison between Services.
-fn modern_protocol(port: &crate::model::ServicePort<'_>) -> String {
-    if port.protocol().eq_ignore_ascii_case("UDP") {
-        return "UDP".into();
-    }
-    if let Some(app) = port.app_protocol.and_then(|a| a.scalar()) {
-        return app.to_ascii_lowercase();
-    }
-    let name = port.name().unwrap_or("").to_ascii_lowercase();
-    if name.starts_with("grpc-web") {
-        return "grpc-web".into();
-    }
-    let prefix = name.split('-').next().unwrap_or("");
-    let known = crate::istio::Profile::Modern.protocols();
-    if known.contains(&prefix) { prefix.to_owned() } else { "auto".into() }
+/// Whether `istioctl analyze` takes a workload to be in the mesh: it has an
+/// `istio-proxy` container, the injection label or annotation `"true"`, or its namespace
+/// is labelled `istio-injection=enabled`.
+fn in_mesh_for_istioctl(cx: &Context<'_>, object: &Object<'_>, template: &PodTemplate<'_>) -> bool {
+    use crate::istio::decide::{INJECT_ANNOTATION, PROXY_CONTAINER};
+    let proxy = template.containers().any(|c| c.get("name").and_then(|n| n.scalar()) == Some(PROXY_CONTAINER));
+    let says_true = |m: Option<crate::yaml::NodeRef<'_>>| {
+        m.and_then(|m| m.get(INJECT_ANNOTATION)).and_then(|v| v.scalar()).is_some_and(|v| v == "true")
+    };
+    let namespace_enabled = cx
+        .modern
+        .namespaces
+        .get(object.effective_namespace)
+        .and_then(|ns| ns.labels.get(crate::istio::modern::INJECTION_LABEL))
+        .is_some_and(|(v, _)| v == "enabled");
+    proxy || says_true(template.labels()) || says_true(template.annotations()) || namespace_enabled
 }

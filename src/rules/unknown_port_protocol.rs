@@ -9,6 +9,9 @@ pub fn check(cx: &Context<'_>, sink: &mut Sink) {
         let Some(service) = Service::of(object) else {
             continue;
         };
+        if !cx.judges_port_names(object, &service) {
+            continue;
+        }
         for port in &service.ports {
             let PortClass::Unknown { prefix, suggestion } = cx.profile.classify_port(port) else {
                 continue;

@@ -20,6 +20,9 @@ pub fn check(cx: &Context<'_>, sink: &mut Sink) {
         let Some(service) = Service::of(object) else {
             continue;
         };
+        if !cx.judges_port_names(object, &service) {
+            continue;
+        }
         let service_name = object.name.unwrap_or("");
         for (i, port) in service.ports.iter().enumerate() {
             if cx.profile.classify_port(port) != PortClass::Unnamed {

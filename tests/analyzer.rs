@@ -1,0 +1,164 @@
+//! The modern profile judges as `istioctl analyze` does: codes and levels from Istio's
+//! table, the scope of the port rules, the namespace-label count of IST0123, ExternalName
+//! ports (IST0150), and namespaces reported on the Namespace object (IST0102, IST0148).
+//! Each case is a small tree written into a temporary directory.
+
+mod common;
+
+use std::path::Path;
+
+use serde_json::Value;
+
+fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    dir
+}
+
+/// (rule, object name, istio code, severity) of the findings of `rules`.
+fn modern(dir: &Path, rules: &[&str]) -> Vec<(String, String, String, String)> {
+    let output = common::meshlint_in(dir)
+        .args(["check", "--format", "json", "--profile", "istio-modern", "."])
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| rules.contains(&d["rule"].as_str().unwrap()))
+        .map(|d| {
+            let s = |v: &Value| v.as_str().unwrap_or("-").to_owned();
+            (s(&d["rule"]), s(&d["object"]["name"]), s(&d["istio_code"]), s(&d["severity"]))
+        })
+        .collect()
+}
+
+fn row(rule: &str, name: &str, code: &str, severity: &str) -> (String, String, String, String) {
+    (rule.to_owned(), name.to_owned(), code.to_owned(), severity.to_owned())
+}
+
+fn namespace(name: &str, labels: &[(&str, &str)]) -> String {
+    let mut text = format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {name}\n");
+    if !labels.is_empty() {
+        text.push_str("  labels:\n");
+        for (k, v) in labels {
+            text.push_str(&format!("    {k}: {v}\n"));
+        }
+    }
+    text
+}
+
+fn service(name: &str, namespace: &str, labels: &str, extra: &str, port: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: {name}\n  namespace: {namespace}\n{labels}spec:\n{extra}  ports:\n  - {port}\n"
+    )
+}
+
+#[test]
+fn image_auto_is_ist0147_for_a_pod_and_ist0146_for_a_deployment() {
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: gw-pod\n  namespace: plain\nspec:\n  containers:\n  - name: istio-proxy\n    image: auto\n";
+    let deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: gw\n  namespace: plain\nspec:\n  selector:\n    matchLabels:\n      app: gw\n  template:\n    metadata:\n      labels:\n        app: gw\n    spec:\n      containers:\n      - name: istio-proxy\n        image: auto\n";
+    let dir = tree(&[("ns.yaml", &namespace("plain", &[])), ("pod.yaml", pod), ("gw.yaml", deployment)]);
+    let found = modern(dir.path(), &["image-auto-without-injection"]);
+    assert_eq!(
+        found,
+        [
+            row("image-auto-without-injection", "gw", "IST0146", "warning"),
+            row("image-auto-without-injection", "gw-pod", "IST0147", "error"),
+        ]
+    );
+}
+
+#[test]
+fn the_proxy_uid_conflict_is_ist0144() {
+    let deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\n  namespace: shop\nspec:\n  selector:\n    matchLabels:\n      app: app\n  template:\n    metadata:\n      labels:\n        app: app\n    spec:\n      securityContext:\n        runAsUser: 1337\n      containers:\n      - name: app\n        image: app:1\n";
+    let dir = tree(&[("ns.yaml", &namespace("shop", &[("istio-injection", "enabled")])), ("app.yaml", deployment)]);
+    assert_eq!(modern(dir.path(), &["proxy-uid-conflict"]), [row("proxy-uid-conflict", "app", "IST0144", "warning")]);
+}
+
+#[test]
+fn port_names_are_not_judged_in_system_namespaces_nor_on_istios_control_plane() {
+    let unnamed = "port: 9000";
+    let dir = tree(&[
+        ("kube.yaml", &service("dns", "kube-system", "", "", unnamed)),
+        ("lease.yaml", &service("lease", "kube-node-lease", "", "", unnamed)),
+        ("storage.yaml", &service("provisioner", "local-path-storage", "", "", unnamed)),
+        ("istiod.yaml", &service("istiod", "istio-system", "  labels:\n    istio: pilot\n", "", unnamed)),
+        ("release.yaml", &service("gateway", "ingress", "  labels:\n    release: istio\n", "", unnamed)),
+        ("app.yaml", &service("app", "shop", "", "", unnamed)),
+    ]);
+    let found = modern(dir.path(), &["unnamed-service-port"]);
+    assert_eq!(found, [row("unnamed-service-port", "app", "IST0118", "info")]);
+    // Under 0.2 nothing changes: every one is reported.
+    let output = common::meshlint_in(dir.path())
+        .args(["check", "--format", "concise", "--profile", "istio-0.2", "."])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&output.stdout).matches("[unnamed-service-port]").count(), 6);
+}
+
+#[test]
+fn external_name_ports_are_ist0150_not_ist0118() {
+    let external = |name: &str, port: &str| {
+        service(name, "shop", "", "  type: ExternalName\n  externalName: api.example.com\n", port)
+    };
+    let dir = tree(&[
+        ("ns.yaml", &namespace("shop", &[("istio-injection", "enabled")])),
+        ("tcp.yaml", &external("plain-tcp", "name: tcp\n    port: 443")),
+        ("unnamed.yaml", &external("unnamed", "port: 8443")),
+        ("odd.yaml", &external("odd", "name: api\n    port: 8080")),
+        ("tls.yaml", &external("good", "name: tls\n    port: 443")),
+        ("app.yaml", &external("by-app-protocol", "name: x\n    port: 443\n    appProtocol: https")),
+    ]);
+    let found = modern(dir.path(), &["external-name-port", "unnamed-service-port", "unknown-port-protocol"]);
+    assert_eq!(
+        found,
+        [
+            row("external-name-port", "odd", "IST0150", "warning"),
+            row("external-name-port", "plain-tcp", "IST0150", "warning"),
+            row("external-name-port", "unnamed", "IST0150", "warning"),
+        ]
+    );
+}
+
+#[test]
+fn injection_labels_are_counted_as_istioctl_counts_them() {
+    let dir = tree(&[
+        ("a.yaml", &namespace("disabled-with-rev", &[("istio-injection", "disabled"), ("istio.io/rev", "canary")])),
+        (
+            "b.yaml",
+            &namespace("enabled-ambient", &[("istio-injection", "enabled"), ("istio.io/dataplane-mode", "ambient")]),
+        ),
+        ("c.yaml", &namespace("rev-ambient", &[("istio.io/rev", "canary"), ("istio.io/dataplane-mode", "ambient")])),
+        ("d.yaml", &namespace("enabled-rev", &[("istio-injection", "enabled"), ("istio.io/rev", "canary")])),
+        ("e.yaml", &namespace("rev-only", &[("istio.io/rev", "canary")])),
+    ]);
+    let found = modern(dir.path(), &["namespace-multiple-injection-labels"]);
+    let names: Vec<&str> = found.iter().map(|(_, name, _, _)| name.as_str()).collect();
+    assert_eq!(names, ["enabled-ambient", "rev-ambient", "enabled-rev"]);
+    assert!(found.iter().all(|(_, _, code, level)| code == "IST0123" && level == "warning"));
+}
+
+#[test]
+fn namespaces_are_reported_on_the_namespace_object() {
+    // An empty unlabelled namespace is IST0102 too; ambient and system ones are not.
+    let dir = tree(&[
+        ("empty.yaml", &namespace("empty", &[])),
+        ("ambient.yaml", &namespace("mesh-ambient", &[("istio.io/dataplane-mode", "ambient")])),
+        ("system.yaml", &namespace("kube-public", &[])),
+        ("on.yaml", &namespace("on", &[("istio-injection", "enabled")])),
+    ]);
+    let found = modern(dir.path(), &["namespace-not-injected", "namespace-injected-by-default"]);
+    assert_eq!(found, [row("namespace-not-injected", "empty", "IST0102", "info")]);
+}
+
+#[test]
+fn enabled_by_default_namespaces_are_ist0148() {
+    let injector = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: istio-sidecar-injector\n  namespace: istio-system\ndata:\n  values: '{\"sidecarInjectorWebhook\": {\"enableNamespacesByDefault\": true}}'\n  config: |-\n    policy: enabled\n";
+    let dir = tree(&[("injector.yaml", injector), ("empty.yaml", &namespace("empty", &[]))]);
+    let found = modern(dir.path(), &["namespace-not-injected", "namespace-injected-by-default"]);
+    assert_eq!(found, [row("namespace-injected-by-default", "empty", "IST0148", "info")]);
+}
