@@ -1,5 +1,5 @@
 //! The modern profile judges as `istioctl analyze` does: codes and levels from Istio's
-//! table, the scope of the port rules, the namespace-label count of IST0123, ExternalName
+//! table, the scope of the port rules, the namespace-label count of IST0123, `ExternalName`
 //! ports (IST0150), and namespaces reported on the Namespace object (IST0102, IST0148).
 //! Each case is a small tree written into a temporary directory.
 
