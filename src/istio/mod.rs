@@ -7,6 +7,7 @@ pub mod config;
 pub mod decide;
 pub mod modern;
 pub mod ports;
+pub mod registry;
 pub mod template;
 
 use serde::Serialize;

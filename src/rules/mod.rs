@@ -19,6 +19,7 @@ mod external_name_port;
 mod image_auto_without_injection;
 mod inconsistent_injection;
 mod inject_annotation_value;
+mod istio_annotation;
 mod job_with_sidecar;
 mod misplaced_inject_annotation;
 mod missing_api_version;
@@ -182,6 +183,13 @@ pub static RULES: &[Rule] = &[
         summary: "a mistake in the `istio-inject` ConfigMap or the InitializerConfiguration",
         doc: doc!("invalid-inject-config"),
         check: None,
+    },
+    Rule {
+        name: "istio-annotation",
+        severity: Severity::Warning,
+        summary: "an Istio annotation or label that is unknown, misplaced or deprecated (modern profile)",
+        doc: doc!("istio-annotation"),
+        check: Some(istio_annotation::check),
     },
     Rule {
         name: "namespace-multiple-injection-labels",
