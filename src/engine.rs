@@ -339,9 +339,10 @@ fn display(path: &Path) -> String {
     }
 }
 
-/// The directory read as context: the enclosing git repository of the first path named
-/// (a file, as a pre-commit hook names, or a folder), so that cross-file rules and the
-/// profile see the whole repository whatever part of it is named.
+/// The directory read as context: the enclosing git repository (or project: the nearest
+/// folder with a `.meshlint.yaml`) of the first path named (a file, as a pre-commit hook
+/// names, or a folder), so that cross-file rules and the profile see the whole
+/// repository whatever part of it is named.
 fn context_dir(options: &Options) -> Option<PathBuf> {
     let first = options.inputs.iter().find_map(|i| match i {
         Input::Path(p) => Some(p.as_path()),
@@ -363,10 +364,11 @@ fn git_toplevel(path: &Path) -> Option<PathBuf> {
     let ceilings: Vec<PathBuf> = std::env::var_os("GIT_CEILING_DIRECTORIES")
         .map(|v| std::env::split_paths(&v).filter_map(|p| std::fs::canonicalize(p).ok()).collect())
         .unwrap_or_default();
+    // A folder with its own `.meshlint.yaml` is a project of its own, like a repository.
     let root = start
         .ancestors()
         .take_while(|dir| *dir == start || !ceilings.iter().any(|c| c == dir))
-        .find(|dir| dir.join(".git").exists())?;
+        .find(|dir| dir.join(".git").exists() || dir.join(crate::config::FILE_NAME).is_file())?;
     let cwd = std::env::current_dir().ok().and_then(|c| std::fs::canonicalize(c).ok());
     Some(match cwd.as_deref().and_then(|c| root.strip_prefix(c).ok()) {
         Some(rel) if rel.as_os_str().is_empty() => PathBuf::from("."),

@@ -175,3 +175,43 @@ fn the_human_format_groups_notes_and_says_the_default_profile_first() {
     let asked = String::from_utf8(run(dir.path(), &["check", "--profile", "istio-0.2", "."]).stdout).unwrap();
     assert!(!asked.starts_with("note:"), "{asked}");
 }
+
+#[test]
+fn the_example_shop_shows_what_its_readme_says() {
+    // The README's first command; one finding per row of examples/shop/README.md.
+    // As a person runs it in a clone: the repository around the example is not read, since
+    // the example has its own `.meshlint.yaml`.
+    let output = common::meshlint()
+        .env_remove("GIT_CEILING_DIRECTORIES")
+        .args(["check", "--format", "concise", "examples/shop"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "findings: exit 1");
+    let text = String::from_utf8(output.stdout).unwrap();
+    let found: Vec<(String, String)> = text
+        .lines()
+        .map(|l| {
+            let file = l.split(':').next().unwrap().trim_start_matches("examples/shop/").to_owned();
+            let rule = l.split('[').nth(1).unwrap().split(']').next().unwrap().to_owned();
+            (file, rule)
+        })
+        .collect();
+    let readme = std::fs::read_to_string(common::root().join("examples/shop/README.md")).unwrap();
+    let mut want = Vec::new();
+    for row in readme.lines().filter(|l| l.starts_with("| `") && l.contains(".yaml`")) {
+        let file = row.split('`').nth(1).unwrap().to_owned();
+        let said = row.split(" | ").nth(1).unwrap();
+        for rule in meshlint::rules::RULES.iter().map(|r| r.name) {
+            if said.contains(&format!("`{rule}`")) {
+                want.push((file.clone(), rule.to_owned()));
+            }
+        }
+    }
+    let mut got = found.clone();
+    got.sort();
+    want.sort();
+    assert_eq!(got, want, "{text}");
+    let audit = run(common::root(), &["audit", "examples/shop"]);
+    assert_eq!(audit.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&audit.stdout).contains("8 workloads: 7 injected, 1 not injected"));
+}
