@@ -16,6 +16,7 @@ pub mod escape;
 pub mod fsio;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod init;
 pub mod inject;
 pub mod istio;
 pub mod kustomize;

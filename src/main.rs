@@ -38,6 +38,19 @@ enum Command {
     Inject(Box<InjectArgs>),
     /// Remove what `inject` adds.
     Uninject(RewriteArgs),
+    /// Write a `.meshlint.yaml` for the repository: the profile detected and why, the
+    /// namespaces found, commented defaults.
+    Init {
+        /// The repository's folder.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Replace an existing `.meshlint.yaml`.
+        #[arg(long)]
+        force: bool,
+        /// Print the configuration instead of writing it.
+        #[arg(long)]
+        stdout: bool,
+    },
     /// List every rule.
     Rules,
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
@@ -376,6 +389,25 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "meshlint", &mut out);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Init { dir, force, stdout } => {
+            let mut options = Options::new(vec![Input::Path(dir.clone())]);
+            options.context = ContextMode::Off;
+            let text = meshlint::init::configuration(&options);
+            if stdout {
+                out.write_all(text.as_bytes())?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            let path = dir.join(meshlint::config::FILE_NAME);
+            if path.exists() && !force {
+                anyhow::bail!(
+                    "{} exists; use --force to replace it, or --stdout to see what would be written",
+                    path.display()
+                );
+            }
+            std::fs::write(&path, text).with_context(|| format!("{}", path.display()))?;
+            say!("meshlint: wrote {}", path.display());
             Ok(ExitCode::SUCCESS)
         }
         Command::Rules => {
