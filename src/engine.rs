@@ -494,74 +494,28 @@ pub fn inject_config(options: &Options, loaded: &Loaded, index: &Index<'_>) -> c
     found
 }
 
-/// Read, parse, index and check everything.
+/// Read, parse, index and check everything: a pipeline of named stages, each a function
+/// with one job (load → index → profile → rules → suppress → levels → filter → baseline →
+/// sort).
 #[must_use]
 pub fn check(options: &Options) -> Report {
     let loaded = load_all(options);
     let model_options = ModelOptions { namespace: options.namespace.clone(), config: Some(options.config.clone()) };
     let mut errors = loaded.errors.clone();
-    let (diagnostics, documents, objects, profile_used) = {
-        let files = &loaded.files;
-        let index = Index::build(files, &model_options);
-        let found = inject_config(options, &loaded, &index);
-        let (profile, reason) = choose_profile(options, &index);
-        let modern = modern_config(options, &index);
-        let engine = match profile {
-            Profile::Istio02 => Engine::Initializer(&found.config, Mode::Initializer),
-            Profile::Modern => Engine::Modern(&modern),
-        };
-        let cx = Context { files, index: &index, profile, inject: &found.config, modern: &modern, engine };
-        let mut diagnostics = rules::run_all(&cx);
-        diagnostics.extend(index.templates.iter().map(|(file, at)| {
-            Diagnostic::new(
-                "template-skipped",
-                Severity::Info,
-                "object is a template (`{{` in its name, namespace, labels, annotations or selector), not a manifest: skipped",
-                crate::diag::Label::new(*file, at.clone(), "template expression"),
-            )
-            .with_help("check the rendered output instead, e.g. `ansible-playbook --check` output or `envsubst < file | meshlint check -`")
-        }));
-        if profile == Profile::Istio02 {
-            diagnostics.extend(found.diagnostics);
-        }
-        for d in &mut diagnostics {
-            d.istio_code = d.istio_code.or_else(|| profile.istio_code(d.rule));
-            // A finding with an `istioctl analyze` code has that message's level.
-            if let Some(level) = d.istio_code.and_then(crate::istio::analyzer_level) {
-                d.severity = level;
-            }
-        }
-        diagnostics.extend(templates_only(options, files, &loaded.targets));
-        // The configuration file's own YAML errors are `invalid-config`'s.
-        let manifests = files.iter().enumerate().filter(|(i, _)| Some(*i) != loaded.config_file);
-        diagnostics.extend(manifests.flat_map(|(_, f)| f.problems.iter().cloned()));
-        diagnostics.extend(config_problems(&options.config, loaded.config_file));
-        // Suppressions first, so that a suppression of a rule turned off is not unused;
-        // then levels, which apply to `unused-suppression` too.
-        suppress::apply(
-            &mut diagnostics,
-            files,
-            &loaded.targets,
-            &index,
-            &options.config,
-            loaded.config_file,
-            &options.namespace,
-        );
-        apply_levels(&mut diagnostics, &options.config);
-        baseline::fingerprint(&mut diagnostics, files, &index);
-        let mut diagnostics = merge_definitions(diagnostics, &loaded.targets);
-        // Report what touches a named file: its primary span or any of its labels.
-        diagnostics.retain(|d| d.files().any(|f| loaded.targets[f]));
-        if let Some(path) = &options.baseline {
-            if let Err(e) = baseline::filter(path, &mut diagnostics) {
-                errors.push(format!("{}: {e}", display(path)));
-            }
+    let (diagnostics, documents, objects, (profile, profile_reason)) = {
+        let index = Index::build(&loaded.files, &model_options);
+        let judged = Judge::new(options, &loaded, &index);
+        let mut diagnostics = judged.rules();
+        diagnostics.extend(load_problems(options, &loaded));
+        suppress_and_level(&mut diagnostics, options, &loaded, &index);
+        let mut diagnostics = filter(diagnostics, &loaded, &index);
+        if let Err(e) = baseline_stage(options, &mut diagnostics) {
+            errors.push(e);
         }
         sort(&mut diagnostics);
-        let config_documents = loaded.config_file.map_or(0, |f| files[f].documents.len());
-        (diagnostics, index.documents - config_documents, index.objects.len(), (profile, reason))
+        let config_documents = loaded.config_file.map_or(0, |f| loaded.files[f].documents.len());
+        (diagnostics, index.documents - config_documents, index.objects.len(), (judged.profile, judged.reason.clone()))
     };
-    let (profile, profile_reason) = profile_used;
     Report {
         profile,
         profile_reason,
@@ -573,6 +527,106 @@ pub fn check(options: &Options) -> Report {
         errors,
         config_file: loaded.config_file,
     }
+}
+
+/// What a run judges with: the profile and why, the injection configurations of both
+/// profiles, and the engine that decides injection.
+struct Judge<'a> {
+    options: &'a Options,
+    loaded: &'a Loaded,
+    index: &'a Index<'a>,
+    profile: Profile,
+    reason: String,
+    inject: config::Loaded,
+    modern: ModernConfig,
+}
+
+impl<'a> Judge<'a> {
+    /// The profile stage: choose the profile and read both injection configurations.
+    fn new(options: &'a Options, loaded: &'a Loaded, index: &'a Index<'a>) -> Self {
+        let inject = inject_config(options, loaded, index);
+        let (profile, reason) = choose_profile(options, index);
+        let modern = modern_config(options, index);
+        Self { options, loaded, index, profile, reason, inject, modern }
+    }
+
+    /// The rules stage: every rule, the injection configuration's own mistakes (0.2), the
+    /// objects skipped as templates, and `istioctl analyze` codes and their levels.
+    fn rules(&'a self) -> Vec<Diagnostic> {
+        let engine = match self.profile {
+            Profile::Istio02 => Engine::Initializer(&self.inject.config, Mode::Initializer),
+            Profile::Modern => Engine::Modern(&self.modern),
+        };
+        let cx = Context {
+            files: &self.loaded.files,
+            index: self.index,
+            profile: self.profile,
+            inject: &self.inject.config,
+            modern: &self.modern,
+            engine,
+        };
+        let mut diagnostics = rules::run_all(&cx);
+        diagnostics.extend(self.index.templates.iter().map(|(file, at)| {
+            Diagnostic::new(
+                "template-skipped",
+                Severity::Info,
+                "object is a template (`{{` in its name, namespace, labels, annotations or selector), not a manifest: skipped",
+                crate::diag::Label::new(*file, at.clone(), "template expression"),
+            )
+            .with_help("check the rendered output instead, e.g. `ansible-playbook --check` output or `envsubst < file | meshlint check -`")
+        }));
+        if self.profile == Profile::Istio02 {
+            diagnostics.extend(self.inject.diagnostics.iter().cloned());
+        }
+        for d in &mut diagnostics {
+            d.istio_code = d.istio_code.or_else(|| self.profile.istio_code(d.rule));
+            // A finding with an `istioctl analyze` code has that message's level.
+            if let Some(level) = d.istio_code.and_then(crate::istio::analyzer_level) {
+                d.severity = level;
+            }
+        }
+        diagnostics.extend(templates_only(self.options, &self.loaded.files, &self.loaded.targets));
+        diagnostics
+    }
+}
+
+/// The loading stage's findings: each manifest's parse problems, and the configuration
+/// file's own mistakes (its YAML errors are `invalid-config`'s, not `invalid-yaml`'s).
+fn load_problems(options: &Options, loaded: &Loaded) -> Vec<Diagnostic> {
+    let manifests = loaded.files.iter().enumerate().filter(|(i, _)| Some(*i) != loaded.config_file);
+    let mut out: Vec<Diagnostic> = manifests.flat_map(|(_, f)| f.problems.iter().cloned()).collect();
+    out.extend(config_problems(&options.config, loaded.config_file));
+    out
+}
+
+/// The suppress and levels stages: suppressions first, so that a suppression of a rule
+/// turned off is not unused; then levels, which apply to `unused-suppression` too.
+fn suppress_and_level(diagnostics: &mut Vec<Diagnostic>, options: &Options, loaded: &Loaded, index: &Index<'_>) {
+    suppress::apply(
+        diagnostics,
+        &loaded.files,
+        &loaded.targets,
+        index,
+        &options.config,
+        loaded.config_file,
+        &options.namespace,
+    );
+    apply_levels(diagnostics, &options.config);
+}
+
+/// The filter stage: fingerprints, findings shared by definitions merged, and only what
+/// touches a named file (its primary span or any of its labels).
+fn filter(mut diagnostics: Vec<Diagnostic>, loaded: &Loaded, index: &Index<'_>) -> Vec<Diagnostic> {
+    baseline::fingerprint(&mut diagnostics, &loaded.files, index);
+    let mut diagnostics = merge_definitions(diagnostics, &loaded.targets);
+    diagnostics.retain(|d| d.files().any(|f| loaded.targets[f]));
+    diagnostics
+}
+
+/// The baseline stage: drop what `--baseline` records.
+fn baseline_stage(options: &Options, diagnostics: &mut Vec<Diagnostic>) -> Result<(), String> {
+    let Some(path) = &options.baseline else { return Ok(()) };
+    baseline::filter(path, diagnostics).map_err(|e| format!("{}: {e}", display(path)))
 }
 
 /// Why the profile is Istio 0.2 when nothing in the inputs says which Istio they are for.

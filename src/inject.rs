@@ -875,28 +875,27 @@ pub enum Direction {
     Uninject,
 }
 
-/// The outcome of a rewrite run.
-pub struct Rewrite {
-    pub files: Vec<LoadedFile>,
-    /// For each target file, its index in `files` and the change (or why it is untouched).
-    pub results: Vec<(usize, Result<FileChange, String>)>,
-    /// Tool errors (unreadable paths).
-    pub errors: Vec<String>,
-}
+/// Where each file's result goes as soon as it is known: its new text is dropped once
+/// the sink returns, so a whole-tree rewrite holds one output at a time.
+pub type ResultSink<'s> = &'s mut dyn FnMut(&LoadedFile, Result<FileChange, String>) -> std::io::Result<()>;
 
 /// Changes to the parameters made by flags, applied over the configuration's `params`.
 pub type ParamOverrides<'a> = &'a dyn Fn(&mut Params);
 
-/// Rewrite every target file of `options`. Injection takes its parameters from the
-/// configuration, then `overrides`; its mesh values from `mesh`, else the `istio`
-/// ConfigMap found, else the 0.2.6 install's.
-#[must_use]
+/// Rewrite every target file of `options`, handing each result to `sink` in file order.
+/// Injection takes its parameters from the configuration, then `overrides`; its mesh
+/// values from `mesh`, else the `istio` ConfigMap found, else the 0.2.6 install's.
+/// Returns the tool errors (unreadable paths).
+///
+/// # Errors
+/// The first error the sink returns, which ends the run.
 pub fn rewrite(
     options: &crate::engine::Options,
     direction: &Direction,
     mesh: Option<&Mesh>,
     overrides: ParamOverrides<'_>,
-) -> Rewrite {
+    sink: ResultSink<'_>,
+) -> std::io::Result<Vec<String>> {
     let loaded = crate::engine::load_all(options);
     let files = &loaded.files;
     let model_options = ModelOptions { namespace: options.namespace.clone(), config: Some(options.config.clone()) };
@@ -912,23 +911,21 @@ pub fn rewrite(
         }
         Direction::Uninject => None,
     };
-    let mut results = Vec::new();
     for (i, file) in files.iter().enumerate() {
         if !loaded.targets[i] || Some(i) == loaded.inject_config || Some(i) == loaded.config_file {
             continue;
         }
-        if let Some(problem) = file.problems.iter().find(|d| d.rule == "invalid-yaml") {
-            results.push((i, Err(format!("{}; the file was left unchanged", problem.message))));
-            continue;
-        }
-        let result = match &settings {
-            Some(s) => inject_file(files, &index, i, &found.config, s),
-            None => uninject_file(files, &index, i),
+        let result = if let Some(problem) = file.problems.iter().find(|d| d.rule == "invalid-yaml") {
+            Err(format!("{}; the file was left unchanged", problem.message))
+        } else {
+            match &settings {
+                Some(s) => inject_file(files, &index, i, &found.config, s),
+                None => uninject_file(files, &index, i),
+            }
         };
-        results.push((i, result));
+        sink(file, result)?;
     }
-    drop(index);
-    Rewrite { files: loaded.files, results, errors: loaded.errors }
+    Ok(loaded.errors.clone())
 }
 
 #[cfg(test)]

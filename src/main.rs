@@ -465,56 +465,59 @@ fn rewrite(
     if args.write || args.output.is_some() {
         meshlint::fsio::remove_temp_files_on_signals().context("cannot watch for signals")?;
     }
-    let inject::Rewrite { files, results, errors } = inject::rewrite(&options, direction, mesh, overrides);
-    let mut failed = !errors.is_empty();
+    let mut failed = false;
     let mut would_change = false;
-    // Each result is taken by value: a file's new text is dropped once it is written.
-    for (i, result) in results {
-        let file = &files[i];
-        let name = &file.source.name;
-        let change = match result {
-            Ok(change) => change,
-            Err(why) => {
-                say!("meshlint: error: {name}: {why}");
-                failed = true;
-                continue;
-            }
-        };
-        let _ = render::rewrite_summary(&mut std::io::stderr(), name, &change);
-        for err in &change.errors {
-            say!("meshlint: error: {name}: {err}");
-            failed = true;
-        }
-        let changed = change.changed(&file.source.text);
-        would_change |= changed;
-        // A byte order mark is not part of the text: give it back.
-        let bom: &[u8] = if file.bom { "\u{feff}".as_bytes() } else { b"" };
-        let new_text = [bom, change.new_text.as_bytes()];
-        let written = if let Some(path) = args.output.as_ref().filter(|_| args.filename.is_some()) {
-            meshlint::fsio::write_output(path, &new_text).map_err(|e| format!("{}: {e}", path.display()))
-        } else if args.filename.is_some() {
-            out.write_all(bom)?;
-            out.write_all(change.new_text.as_bytes())?;
-            Ok(())
-        } else if args.diff {
-            render::unified_diff(out, name, &file.source.text, &change.new_text)?;
-            Ok(())
-        } else if args.write && changed {
-            match file.source.path.as_deref() {
-                None => Err(format!("{name}: standard input cannot be rewritten in place")),
-                Some(path) => {
-                    let original = [bom, file.source.text.as_bytes()];
-                    meshlint::fsio::replace(path, Some(&original), &new_text).map_err(|e| format!("{name}: {e}"))
+    // Each result is written as it comes and dropped: memory does not grow with the
+    // number of files already written.
+    let mut sink =
+        |file: &meshlint::load::LoadedFile, result: Result<inject::FileChange, String>| -> std::io::Result<()> {
+            let name = &file.source.name;
+            let change = match result {
+                Ok(change) => change,
+                Err(why) => {
+                    say!("meshlint: error: {name}: {why}");
+                    failed = true;
+                    return Ok(());
                 }
+            };
+            let _ = render::rewrite_summary(&mut std::io::stderr(), name, &change);
+            for err in &change.errors {
+                say!("meshlint: error: {name}: {err}");
+                failed = true;
             }
-        } else {
+            let changed = change.changed(&file.source.text);
+            would_change |= changed;
+            // A byte order mark is not part of the text: give it back.
+            let bom: &[u8] = if file.bom { "\u{feff}".as_bytes() } else { b"" };
+            let new_text = [bom, change.new_text.as_bytes()];
+            let written = if let Some(path) = args.output.as_ref().filter(|_| args.filename.is_some()) {
+                meshlint::fsio::write_output(path, &new_text).map_err(|e| format!("{}: {e}", path.display()))
+            } else if args.filename.is_some() {
+                out.write_all(bom)?;
+                out.write_all(change.new_text.as_bytes())?;
+                Ok(())
+            } else if args.diff {
+                render::unified_diff(out, name, &file.source.text, &change.new_text)?;
+                Ok(())
+            } else if args.write && changed {
+                match file.source.path.as_deref() {
+                    None => Err(format!("{name}: standard input cannot be rewritten in place")),
+                    Some(path) => {
+                        let original = [bom, file.source.text.as_bytes()];
+                        meshlint::fsio::replace(path, Some(&original), &new_text).map_err(|e| format!("{name}: {e}"))
+                    }
+                }
+            } else {
+                Ok(())
+            };
+            if let Err(why) = written {
+                say!("meshlint: error: {why}");
+                failed = true;
+            }
             Ok(())
         };
-        if let Err(why) = written {
-            say!("meshlint: error: {why}");
-            failed = true;
-        }
-    }
+    let errors = inject::rewrite(&options, direction, mesh, overrides, &mut sink)?;
+    failed |= !errors.is_empty();
     out.flush()?;
     for err in &errors {
         say!("meshlint: error: {err}");

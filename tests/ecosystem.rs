@@ -10,23 +10,13 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use assert_cmd::Command;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
+use common::{Diag, code, diags, meshlint_in, num, root, stderr, stdout, text};
+
 // ---------------------------------------------------------------------------------------
 // Helpers
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The binary, run from `dir`, without colours.
-fn meshlint_in(dir: &Path) -> Command {
-    let mut cmd = common::meshlint_in(dir);
-    cmd.env_remove("RAYON_NUM_THREADS");
-    cmd
-}
 
 fn run_in(dir: &Path, args: &[&str]) -> Output {
     let output = meshlint_in(dir).args(args).output().expect("meshlint runs");
@@ -36,62 +26,9 @@ fn run_in(dir: &Path, args: &[&str]) -> Output {
     output
 }
 
-fn code(output: &Output) -> i32 {
-    output.status.code().expect("exited, not killed by a signal")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8(output.stdout.clone()).expect("stdout is UTF-8")
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
 fn json_of(output: &Output) -> Value {
     serde_json::from_slice(&output.stdout)
         .unwrap_or_else(|e| panic!("stdout is one JSON document ({e}):\n{}\n{}", stdout(output), stderr(output)))
-}
-
-/// One diagnostic of the JSON format, reduced to what these tests compare.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct Diag {
-    path: String,
-    line: usize,
-    column: usize,
-    end_line: usize,
-    end_column: usize,
-    rule: String,
-    severity: String,
-    message: String,
-    help: Option<String>,
-}
-
-fn num(v: &Value, key: &str) -> usize {
-    usize::try_from(v[key].as_u64().unwrap_or_else(|| panic!("`{key}` is a number in {v}"))).expect("fits")
-}
-
-fn text(v: &Value, key: &str) -> String {
-    v[key].as_str().unwrap_or_else(|| panic!("`{key}` is a string in {v}")).to_owned()
-}
-
-fn diags(report: &Value) -> Vec<Diag> {
-    report["diagnostics"]
-        .as_array()
-        .expect("diagnostics is an array")
-        .iter()
-        .map(|d| Diag {
-            path: text(d, "path"),
-            line: num(d, "line"),
-            column: num(d, "column"),
-            end_line: num(d, "end_line"),
-            end_column: num(d, "end_column"),
-            rule: text(d, "rule"),
-            severity: text(d, "severity"),
-            message: text(d, "message"),
-            help: d["help"].as_str().map(str::to_owned),
-        })
-        .collect()
 }
 
 /// `check --format json` of `args`, run from `dir`: the exit code and the diagnostics.

@@ -7,16 +7,9 @@ mod common;
 use std::path::Path;
 
 fn copy_tree(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-            copy_tree(&entry.path(), &target);
-        } else if entry.file_name() != ".meshlint.yaml" {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
+    common::copy_tree(from, to);
+    // The fixture's own configuration is what `init` would write: start without it.
+    std::fs::remove_file(to.join(".meshlint.yaml")).ok();
 }
 
 /// `meshlint init` in a copy of a fixture tree: the file it wrote.

@@ -21,6 +21,8 @@ use std::process::{Output, Stdio};
 use assert_cmd::Command;
 use serde_json::{Value, json};
 
+use common::root;
+
 // ---------------------------------------------------------------------------------------
 // Helpers
 
@@ -31,10 +33,6 @@ const INITIALIZER: &str = "fixtures/inject/initializer";
 const STATUS: &str = "sidecar.istio.io/status";
 /// The status of the default parameters (the Istio 0.2.6 install's `version`).
 const DEFAULT_STATUS: &str = "injected-version-0.2.6";
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn shared() -> PathBuf {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared")).to_owned()

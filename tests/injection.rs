@@ -15,6 +15,8 @@ use std::process::Output;
 use assert_cmd::Command;
 use serde_json::Value;
 
+use common::root;
+
 // ---------------------------------------------------------------------------------------
 // Helpers
 
@@ -50,10 +52,6 @@ const REASONS: [&str; 13] = [
 ];
 
 const CSV_HEADER: &str = "namespace,kind,name,path,line,outcome,reason,detail";
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// The shared data, as the tests name it on the command line (relative to the crate root,
 /// where the binary runs).

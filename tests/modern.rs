@@ -8,11 +8,12 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::Path;
 use std::process::Output;
 
 use assert_cmd::Command;
 use serde_json::Value;
+
+use common::root;
 
 // ---------------------------------------------------------------------------------------
 // Helpers
@@ -23,10 +24,6 @@ const CHECK: &str = "fixtures/trees/modern/check";
 
 /// Istio's samples, as named on the command line from the crate root.
 const SAMPLES: &str = "../shared/corpus/istio__istio/samples";
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// The binary, run from the crate root, without colours.
 fn meshlint() -> Command {

@@ -54,24 +54,11 @@ fn findings(report: &Value) -> Vec<(String, String, u64)> {
         .collect()
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
 /// A copy of a fixture tree in a new git repository (a `.git` directory is all meshlint
 /// looks for).
 fn repository(fixture: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    copy_tree(&common::root().join(REPOS).join(fixture), dir.path());
+    common::copy_tree(&common::root().join(REPOS).join(fixture), dir.path());
     std::fs::create_dir(dir.path().join(".git")).unwrap();
     dir
 }
@@ -155,7 +142,7 @@ fn data_files_are_skipped_and_a_broken_manifest_is_still_an_error() {
     // Rewriting the tree is no tool error because of the data files (the broken manifest
     // is one).
     let dir = tempfile::tempdir().unwrap();
-    copy_tree(&common::root().join(REPOS).join("not-manifests/data"), dir.path());
+    common::copy_tree(&common::root().join(REPOS).join("not-manifests/data"), dir.path());
     std::fs::remove_file(dir.path().join("broken.yaml")).unwrap();
     for mode in ["--check", "--write"] {
         let output = run_in(dir.path(), &["inject", mode, "."]);

@@ -12,15 +12,9 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
+use common::{root, shared};
+
 const FIXTURES: &str = "fixtures/sidecar-names";
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn shared() -> PathBuf {
-    root().join("../shared")
-}
 
 fn run(dir: &Path, args: &[&str]) -> Output {
     let output = common::meshlint_in(dir).args(args).output().expect("meshlint runs");

@@ -4,11 +4,11 @@
 
 use crate::diag::Label;
 use crate::istio::config::{InjectConfig, Policy, Source};
+pub use crate::istio::{
+    Decision, Engine, INJECT_ANNOTATION, Outcome, PROXY_CONTAINER, Reason, STATUS_ANNOTATION, already_injected_by,
+};
 use crate::model::{Object, PodTemplate};
 
-pub const INJECT_ANNOTATION: &str = "sidecar.istio.io/inject";
-pub const STATUS_ANNOTATION: &str = "sidecar.istio.io/status";
-pub const PROXY_CONTAINER: &str = "istio-proxy";
 /// Namespaces the 0.2 initializer never touches.
 pub const EXEMPT_NAMESPACES: &[&str] = &["kube-system", "kube-public", "istio-system"];
 /// Kinds `istioctl kube-inject` rewrites (0.2, plus CronJob).
@@ -22,125 +22,17 @@ pub enum Mode {
     KubeInject,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    Injected,
-    NotInjected,
-    AlreadyInjected,
-}
-
-impl Outcome {
-    #[must_use]
-    pub fn code(self) -> &'static str {
-        match self {
-            Outcome::Injected => "injected",
-            Outcome::NotInjected => "not-injected",
-            Outcome::AlreadyInjected => "already-injected",
-        }
-    }
-
-    #[must_use]
-    pub fn text(self) -> &'static str {
-        match self {
-            Outcome::Injected => "injected",
-            Outcome::NotInjected => "not injected",
-            Outcome::AlreadyInjected => "already injected",
-        }
-    }
-}
-
-/// Why; `code()` is the stable kebab-case name used in JSON and CSV.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reason {
-    StatusAnnotation,
-    ProxyContainer,
-    KindNotInitialized,
-    InitializerNotRunning,
-    ExemptNamespace,
-    NamespaceExcluded,
-    NamespaceNotWatched,
-    PolicyOff,
-    AnnotationInject,
-    AnnotationNoInject,
-    HostNetwork,
-    PolicyEnabled,
-    PolicyDisabled,
-    PodLabelNoInject,
-    RevisionUnknown,
-    NeverInjectSelector,
-    AlwaysInjectSelector,
-}
-
-impl Reason {
-    #[must_use]
-    pub fn code(self) -> &'static str {
-        match self {
-            Reason::StatusAnnotation => "status-annotation",
-            Reason::ProxyContainer => "proxy-container",
-            Reason::KindNotInitialized => "kind-not-initialized",
-            Reason::InitializerNotRunning => "initializer-not-running",
-            Reason::ExemptNamespace => "exempt-namespace",
-            Reason::NamespaceExcluded => "namespace-excluded",
-            Reason::NamespaceNotWatched => "namespace-not-watched",
-            Reason::PolicyOff => "policy-off",
-            Reason::AnnotationInject => "annotation-inject",
-            Reason::AnnotationNoInject => "annotation-no-inject",
-            Reason::HostNetwork => "host-network",
-            Reason::PolicyEnabled => "policy-enabled",
-            Reason::PolicyDisabled => "policy-disabled",
-            Reason::PodLabelNoInject => "pod-label-no-inject",
-            Reason::RevisionUnknown => "revision-unknown",
-            Reason::NeverInjectSelector => "never-inject-selector",
-            Reason::AlwaysInjectSelector => "always-inject-selector",
-        }
-    }
-}
-
-/// The decision for one workload.
-#[derive(Debug, Clone)]
-pub struct Decision {
-    pub outcome: Outcome,
-    pub reason: Reason,
-    /// Human text: what decided and how.
-    pub detail: String,
-    /// The input that decided, when it sits in a scanned file.
-    pub evidence: Option<Label>,
-}
-
-impl Decision {
-    fn new(outcome: Outcome, reason: Reason, detail: impl Into<String>, evidence: Option<Label>) -> Self {
-        Self { outcome, reason, detail: detail.into(), evidence }
-    }
-}
-
 /// Whether an inject annotation value means "inject" to the 0.2 initializer.
 #[must_use]
 pub fn annotation_injects(value: &str) -> bool {
     matches!(value.to_ascii_lowercase().as_str(), "true" | "y" | "yes" | "on")
 }
 
-/// Whether the workload already runs a sidecar: a status annotation on the workload,
-/// or a container named `istio-proxy` in its pod template.
+/// Whether the workload already runs a sidecar, as Istio 0.2 tells: the status annotation
+/// on the workload's metadata, or a container named `istio-proxy` in its pod template.
 #[must_use]
 pub fn already_injected(object: &Object<'_>, template: &PodTemplate<'_>) -> Option<Decision> {
-    if let Some((key, value)) = object.annotations().and_then(|a| a.get_entry(STATUS_ANNOTATION)) {
-        let v = value.scalar().unwrap_or("");
-        let label = Label::new(object.file, key.span().start..value.span().end, "status annotation");
-        return Some(Decision::new(
-            Outcome::AlreadyInjected,
-            Reason::StatusAnnotation,
-            format!("`{STATUS_ANNOTATION}: {v}` is present"),
-            Some(label),
-        ));
-    }
-    let proxy = template.containers().find(|c| c.get("name").and_then(|n| n.scalar()) == Some(PROXY_CONTAINER))?;
-    let span = proxy.get("name").map_or_else(|| proxy.span(), |n| n.span());
-    Some(Decision::new(
-        Outcome::AlreadyInjected,
-        Reason::ProxyContainer,
-        format!("the pod template already has an `{PROXY_CONTAINER}` container"),
-        Some(Label::new(object.file, span, "sidecar container")),
-    ))
+    already_injected_by(object, template, object.annotations(), false)
 }
 
 fn source_label(source: Option<&Source>, message: &str) -> Option<Label> {
@@ -266,21 +158,4 @@ fn namespace_decision(config: &InjectConfig, object: &Object<'_>) -> Option<Deci
 
 fn list_or_none(items: &[String]) -> String {
     if items.is_empty() { "nothing".to_owned() } else { items.join(", ") }
-}
-
-/// The decision engine of a run's profile.
-#[derive(Debug, Clone, Copy)]
-pub enum Engine<'a> {
-    Initializer(&'a InjectConfig, Mode),
-    Modern(&'a crate::istio::modern::ModernConfig),
-}
-
-impl Engine<'_> {
-    #[must_use]
-    pub fn decide(&self, object: &Object<'_>, template: &PodTemplate<'_>) -> Decision {
-        match self {
-            Engine::Initializer(config, mode) => decide(config, object, template, *mode),
-            Engine::Modern(config) => crate::istio::modern::decide(config, object, template),
-        }
-    }
 }

@@ -12,7 +12,8 @@ pub mod template;
 
 use serde::Serialize;
 
-use crate::model::ServicePort;
+use crate::diag::Label;
+use crate::model::{Object, PodTemplate, ServicePort};
 
 /// The Istio behaviour meshlint reproduces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
@@ -211,4 +212,155 @@ pub enum PortClass {
     PlainIntent,
     /// An unrecognised prefix: plain TCP.
     Unknown { prefix: String, suggestion: Option<String> },
+}
+
+// ---------------------------------------------------------------------------------------
+// The decision both profiles make, and the engine that asks the run's profile.
+
+pub const INJECT_ANNOTATION: &str = "sidecar.istio.io/inject";
+pub const STATUS_ANNOTATION: &str = "sidecar.istio.io/status";
+pub const PROXY_CONTAINER: &str = "istio-proxy";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Injected,
+    NotInjected,
+    AlreadyInjected,
+}
+
+impl Outcome {
+    #[must_use]
+    pub fn code(self) -> &'static str {
+        match self {
+            Outcome::Injected => "injected",
+            Outcome::NotInjected => "not-injected",
+            Outcome::AlreadyInjected => "already-injected",
+        }
+    }
+
+    #[must_use]
+    pub fn text(self) -> &'static str {
+        match self {
+            Outcome::Injected => "injected",
+            Outcome::NotInjected => "not injected",
+            Outcome::AlreadyInjected => "already injected",
+        }
+    }
+}
+
+/// Why; `code()` is the stable kebab-case name used in JSON and CSV.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    StatusAnnotation,
+    ProxyContainer,
+    KindNotInitialized,
+    InitializerNotRunning,
+    ExemptNamespace,
+    NamespaceExcluded,
+    NamespaceNotWatched,
+    PolicyOff,
+    AnnotationInject,
+    AnnotationNoInject,
+    HostNetwork,
+    PolicyEnabled,
+    PolicyDisabled,
+    PodLabelNoInject,
+    RevisionUnknown,
+    NeverInjectSelector,
+    AlwaysInjectSelector,
+}
+
+impl Reason {
+    #[must_use]
+    pub fn code(self) -> &'static str {
+        match self {
+            Reason::StatusAnnotation => "status-annotation",
+            Reason::ProxyContainer => "proxy-container",
+            Reason::KindNotInitialized => "kind-not-initialized",
+            Reason::InitializerNotRunning => "initializer-not-running",
+            Reason::ExemptNamespace => "exempt-namespace",
+            Reason::NamespaceExcluded => "namespace-excluded",
+            Reason::NamespaceNotWatched => "namespace-not-watched",
+            Reason::PolicyOff => "policy-off",
+            Reason::AnnotationInject => "annotation-inject",
+            Reason::AnnotationNoInject => "annotation-no-inject",
+            Reason::HostNetwork => "host-network",
+            Reason::PolicyEnabled => "policy-enabled",
+            Reason::PolicyDisabled => "policy-disabled",
+            Reason::PodLabelNoInject => "pod-label-no-inject",
+            Reason::RevisionUnknown => "revision-unknown",
+            Reason::NeverInjectSelector => "never-inject-selector",
+            Reason::AlwaysInjectSelector => "always-inject-selector",
+        }
+    }
+}
+
+/// The decision for one workload.
+#[derive(Debug, Clone)]
+pub struct Decision {
+    pub outcome: Outcome,
+    pub reason: Reason,
+    /// Human text: what decided and how.
+    pub detail: String,
+    /// The input that decided, when it sits in a scanned file.
+    pub evidence: Option<Label>,
+}
+
+impl Decision {
+    #[must_use]
+    pub fn new(outcome: Outcome, reason: Reason, detail: impl Into<String>, evidence: Option<Label>) -> Self {
+        Self { outcome, reason, detail: detail.into(), evidence }
+    }
+}
+
+/// Whether a workload already runs a sidecar: the status annotation in `status_on` (the
+/// workload's metadata for Istio 0.2, the pod template's for the webhook), or a
+/// container named `istio-proxy` in the pod template, unless it is the webhook's
+/// `image: auto` placeholder when `auto_is_placeholder`.
+#[must_use]
+pub fn already_injected_by(
+    object: &Object<'_>,
+    template: &PodTemplate<'_>,
+    status_on: Option<crate::yaml::NodeRef<'_>>,
+    auto_is_placeholder: bool,
+) -> Option<Decision> {
+    if let Some((key, value)) = status_on.and_then(|a| a.get_entry(STATUS_ANNOTATION)) {
+        let v = value.scalar().unwrap_or("");
+        let label = Label::new(object.file, key.span().start..value.span().end, "status annotation");
+        return Some(Decision::new(
+            Outcome::AlreadyInjected,
+            Reason::StatusAnnotation,
+            format!("`{STATUS_ANNOTATION}: {v}` is present"),
+            Some(label),
+        ));
+    }
+    let proxy = template.containers().find(|c| c.get("name").and_then(|n| n.scalar()) == Some(PROXY_CONTAINER))?;
+    if auto_is_placeholder && proxy.get("image").and_then(|i| i.scalar()) == Some("auto") {
+        return None;
+    }
+    let span = proxy.get("name").map_or_else(|| proxy.span(), |n| n.span());
+    Some(Decision::new(
+        Outcome::AlreadyInjected,
+        Reason::ProxyContainer,
+        format!("the pod template already has an `{PROXY_CONTAINER}` container"),
+        Some(Label::new(object.file, span, "sidecar container")),
+    ))
+}
+
+/// The decision engine of a run's profile: the one interface `audit`, the rules and
+/// `inject` ask.
+#[derive(Debug, Clone, Copy)]
+pub enum Engine<'a> {
+    Initializer(&'a config::InjectConfig, decide::Mode),
+    Modern(&'a modern::ModernConfig),
+}
+
+impl Engine<'_> {
+    #[must_use]
+    pub fn decide(&self, object: &Object<'_>, template: &PodTemplate<'_>) -> Decision {
+        match self {
+            Engine::Initializer(config, mode) => decide::decide(config, object, template, *mode),
+            Engine::Modern(config) => modern::decide(config, object, template),
+        }
+    }
 }

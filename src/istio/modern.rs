@@ -1,13 +1,13 @@
 //! The modern profile (Istio 1.20 and later, mutating webhook), SEMANTICS.md section 6:
 //! the inputs (Namespace labels, webhook revisions and tags, the `istio-sidecar-injector`
-//! ConfigMap) and the two-stage decision. Reasons and outcomes are those of
-//! `istio::decide`, so `audit` and the rules read both profiles alike.
+//! ConfigMap) and the two-stage decision. Reasons and outcomes are the
+//! shared ones of `istio`, so `audit` and the rules read both profiles alike.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::diag::Label;
 use crate::istio::config::{Policy, Source};
-use crate::istio::decide::{Decision, Outcome, PROXY_CONTAINER, Reason, STATUS_ANNOTATION};
+use crate::istio::{Decision, Outcome, Reason, already_injected_by};
 use crate::model::{Index, Object, PodTemplate};
 use crate::yaml::{self, NodeRef};
 
@@ -286,27 +286,10 @@ pub fn decide(config: &ModernConfig, object: &Object<'_>, template: &PodTemplate
     use Outcome::{Injected, NotInjected};
     let d = |outcome, reason, detail: String, evidence| Decision { outcome, reason, detail, evidence };
     let file = object.file;
-    if let Some(status) = template.annotations().and_then(|a| a.get_entry(STATUS_ANNOTATION)) {
-        let label = Label::new(file, status.0.span().start..status.1.span().end, "status annotation");
-        return d(
-            Outcome::AlreadyInjected,
-            Reason::StatusAnnotation,
-            format!("`{STATUS_ANNOTATION}` is present"),
-            Some(label),
-        );
-    }
-    if let Some(proxy) = template.containers().find(|c| c.get("name").and_then(|n| n.scalar()) == Some(PROXY_CONTAINER))
-    {
-        let image_auto = proxy.get("image").and_then(|i| i.scalar()) == Some("auto");
-        if !image_auto {
-            let span = proxy.get("name").map_or_else(|| proxy.span(), |n| n.span());
-            return d(
-                Outcome::AlreadyInjected,
-                Reason::ProxyContainer,
-                format!("the pod template already has an `{PROXY_CONTAINER}` container"),
-                Some(Label::new(file, span, "sidecar container")),
-            );
-        }
+    // The webhook sees the pod: the status annotation on its template; a proxy container
+    // with `image: auto` is the placeholder the webhook fills in, not a sidecar.
+    if let Some(decision) = already_injected_by(object, template, template.annotations(), true) {
+        return decision;
     }
     let ns = object.effective_namespace;
     let pod_label = label_of(template, INJECT_LABEL);
@@ -457,7 +440,7 @@ fn stage_a(
     // injection never reaches it.
     let annotation = template
         .annotations()
-        .and_then(|a| a.get(super::decide::INJECT_ANNOTATION))
+        .and_then(|a| a.get(super::INJECT_ANNOTATION))
         .and_then(|v| v.scalar())
         .filter(|v| v.eq_ignore_ascii_case("true"));
     let detail = if annotation.is_some() {
