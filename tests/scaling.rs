@@ -143,7 +143,7 @@ fn suppressions_cost_linear_time() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("ports.yaml"), suppressed_ports(services, ports)).unwrap();
 
-    let (out, code) = run_within(dir.path(), &["check", "--format", "concise", "ports.yaml"], Duration::from_secs(10));
+    let (out, code) = run_within(dir.path(), &["check", "--format", "concise", "ports.yaml"], Duration::from_secs(15));
     assert_eq!(code, 1, "{out}");
     let findings: Vec<&str> = out.lines().filter(|l| l.starts_with("ports.yaml:")).collect();
     // Only the unsuppressed ports (every 1000th) remain, and no suppression is unused.
