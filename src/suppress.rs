@@ -4,6 +4,7 @@
 //! the line before it, or just above a document. A suppression that matches nothing is
 //! itself reported (`unused-suppression`).
 
+use std::collections::HashMap;
 use std::ops::Range;
 use std::path::Path;
 
@@ -67,7 +68,9 @@ pub fn apply(
             });
         }
     }
-    diagnostics.retain(|d| !suppressed(d, files, config, default_namespace, &mut all));
+    let hits = suppressed(diagnostics, files, config, default_namespace, &mut all);
+    let mut hit = hits.iter();
+    diagnostics.retain(|_| !hit.next().copied().unwrap_or(false));
     for s in all.iter().filter(|s| targets.get(s.file).copied().unwrap_or(false)) {
         report_unused(s, diagnostics);
     }
@@ -97,38 +100,87 @@ fn report_unused(s: &Suppression, diagnostics: &mut Vec<Diagnostic>) {
     }
 }
 
+/// Which of `diagnostics` some suppression covers, marking the suppressions used.
+///
+/// Each finding is compared with the suppressions that can cover it only: those of its
+/// line (looked up), those whose byte range holds its start (a sweep over the findings
+/// of each file in order of position, keeping the ranges open at that point) and the
+/// configuration's entries.
 fn suppressed(
-    d: &Diagnostic,
+    diagnostics: &[Diagnostic],
     files: &[LoadedFile],
     config: &Config,
     default_namespace: &str,
     all: &mut [Suppression],
-) -> bool {
-    let file = d.primary.file;
-    let start = d.primary.range.start;
-    let line = files[file].source.line_index(start);
-    let mut hit = false;
-    for s in all.iter_mut() {
-        let in_scope = match &s.scope {
-            Scope::Line(l) => s.file == file && *l == line,
-            Scope::Range(r) => s.file == file && r.contains(&start),
-            Scope::Config(i) => config_matches(&config.ignore[*i], d, files, config, default_namespace),
-        };
-        if !in_scope {
-            continue;
-        }
-        if s.rules.is_empty() {
-            s.any_used = true;
-            hit = true;
-            continue;
-        }
-        if let Some(i) = s.rules.iter().position(|(r, _)| r == d.rule) {
-            s.used[i] = true;
-            s.any_used = true;
-            hit = true;
+) -> Vec<bool> {
+    let mut by_line: HashMap<(FileId, usize), Vec<usize>> = HashMap::new();
+    let mut ranges: Vec<(FileId, usize, usize, usize)> = Vec::new();
+    let mut configured = Vec::new();
+    for (i, s) in all.iter().enumerate() {
+        match &s.scope {
+            Scope::Line(l) => by_line.entry((s.file, *l)).or_default().push(i),
+            Scope::Range(r) => ranges.push((s.file, r.start, r.end, i)),
+            Scope::Config(_) => configured.push(i),
         }
     }
-    hit
+    ranges.sort_unstable();
+    let mut order: Vec<usize> = (0..diagnostics.len()).collect();
+    order.sort_by_key(|&i| (diagnostics[i].primary.file, diagnostics[i].primary.range.start));
+
+    let mut hits = vec![false; diagnostics.len()];
+    let mut next_range = 0;
+    // Ranges of the current file that start at or before the current finding.
+    let mut open: Vec<(usize, usize)> = Vec::new();
+    let mut open_file = None;
+    for i in order {
+        let d = &diagnostics[i];
+        let file = d.primary.file;
+        let start = d.primary.range.start;
+        if open_file != Some(file) {
+            open.clear();
+            open_file = Some(file);
+            next_range = ranges.partition_point(|r| r.0 < file);
+        }
+        while let Some(&(f, from, to, s)) = ranges.get(next_range) {
+            if f != file || from > start {
+                break;
+            }
+            open.push((to, s));
+            next_range += 1;
+        }
+        open.retain(|&(to, _)| to > start);
+        let line = files[file].source.line_index(start);
+        let mut hit = false;
+        for &s in by_line.get(&(file, line)).into_iter().flatten() {
+            hit |= mark_used(&mut all[s], d);
+        }
+        for &(_, s) in &open {
+            hit |= mark_used(&mut all[s], d);
+        }
+        for &s in &configured {
+            let Scope::Config(c) = all[s].scope else { continue };
+            if config_matches(&config.ignore[c], d, files, config, default_namespace) {
+                hit |= mark_used(&mut all[s], d);
+            }
+        }
+        hits[i] = hit;
+    }
+    hits
+}
+
+/// For a suppression whose scope holds `d`: whether it names `d`'s rule (or every rule),
+/// marking what matched as used.
+fn mark_used(s: &mut Suppression, d: &Diagnostic) -> bool {
+    if s.rules.is_empty() {
+        s.any_used = true;
+        return true;
+    }
+    if let Some(i) = s.rules.iter().position(|(r, _)| r == d.rule) {
+        s.used[i] = true;
+        s.any_used = true;
+        return true;
+    }
+    false
 }
 
 fn config_matches(
@@ -182,16 +234,25 @@ fn comments(id: FileId, file: &LoadedFile, out: &mut Vec<Suppression>) {
     }
     let source = &file.source;
     // A `#` line inside a block scalar (a script in a ConfigMap) is text, not a comment.
-    let blocks: Vec<Range<usize>> = file
+    let mut blocks: Vec<Range<usize>> = file
         .documents
         .iter()
         .flat_map(|d| d.root().descendants())
         .filter(|n| matches!(n.style(), Some(crate::yaml::Style::Literal | crate::yaml::Style::Folded)))
         .map(|n| n.span())
         .collect();
+    blocks.sort_unstable_by_key(|b| b.start);
+    // Lines come in order: a line start lies in a block scalar when one of the blocks
+    // starting at or before it ends after it.
+    let (mut next_block, mut block_end) = (0, 0);
+    let mut below = Below::new(file);
     for line in 0..source.line_count() {
         let range = source.line_range(line);
-        if blocks.iter().any(|b| b.contains(&range.start)) {
+        while let Some(b) = blocks.get(next_block).filter(|b| b.start <= range.start) {
+            block_end = block_end.max(b.end);
+            next_block += 1;
+        }
+        if block_end > range.start {
             continue;
         }
         let content = &text[range.clone()];
@@ -205,38 +266,65 @@ fn comments(id: FileId, file: &LoadedFile, out: &mut Vec<Suppression>) {
         let Some(close) = text[list_start..range.end].find(']') else { continue };
         let rules = rule_list(&text[list_start..list_start + close], list_start);
         let own_line = content[..hash].trim().is_empty();
-        let scope = if own_line { scope_below(file, line) } else { Scope::Line(line) };
+        let scope = if own_line { below.scope(line) } else { Scope::Line(line) };
         let used = vec![false; rules.len()];
         out.push(Suppression { file: id, scope, rules, at: range.start + hash..range.end, used, any_used: false });
     }
 }
 
-/// A comment on its own line covers the document it stands above (when only comments
-/// lie between it and the document's first line), else the next line.
-fn scope_below(file: &LoadedFile, line: usize) -> Scope {
-    let source = &file.source;
-    let mut next = line + 1;
-    while next < source.line_count() {
-        let t = source.line_text(next).trim();
-        if t.is_empty() || t.starts_with('#') || t == "---" {
-            next += 1;
-            continue;
-        }
-        break;
-    }
-    for doc in &file.documents {
-        let root = doc.root().span();
-        if source.line_index(root.start) == next && source.line_index(doc.span().start) <= next {
-            let first_line_before = (line + 1..next).all(|l| {
-                let t = source.line_text(l).trim();
-                t.is_empty() || t.starts_with('#') || t == "---"
-            });
-            if first_line_before {
-                return Scope::Range(doc.span().start..doc.span().end.max(root.end));
+/// What a comment on its own line covers: the document it stands above (when only
+/// comments lie between it and the document's first line), else the next line.
+struct Below<'f> {
+    file: &'f LoadedFile,
+    /// For a line on which a document's root starts (and the document started at or
+    /// before it): the first such document's range.
+    documents: HashMap<usize, Range<usize>>,
+    /// The last line found by `next_content` (lines are asked for in order).
+    cached: usize,
+}
+
+impl<'f> Below<'f> {
+    fn new(file: &'f LoadedFile) -> Self {
+        let source = &file.source;
+        let mut documents = HashMap::new();
+        for doc in &file.documents {
+            let root = doc.root().span();
+            let line = source.line_index(root.start);
+            if source.line_index(doc.span().start) <= line {
+                documents.entry(line).or_insert(doc.span().start..doc.span().end.max(root.end));
             }
         }
+        Self { file, documents, cached: 0 }
     }
-    Scope::Line(line + 1)
+
+    fn scope(&mut self, line: usize) -> Scope {
+        let next = self.next_content(line);
+        match self.documents.get(&next) {
+            Some(range) => Scope::Range(range.clone()),
+            None => Scope::Line(line + 1),
+        }
+    }
+
+    /// The first line after `line` that is not blank, a comment or `---` (or the line
+    /// count). Every line between `line` and a previous answer beyond it is such a line,
+    /// so that answer stands: a run of comment lines is read once.
+    fn next_content(&mut self, line: usize) -> usize {
+        if self.cached > line {
+            return self.cached;
+        }
+        let source = &self.file.source;
+        let mut next = line + 1;
+        while next < source.line_count() {
+            let t = source.line_text(next).trim();
+            if t.is_empty() || t.starts_with('#') || t == "---" {
+                next += 1;
+                continue;
+            }
+            break;
+        }
+        self.cached = next;
+        next
+    }
 }
 
 /// Where a YAML comment starts on a line: a `#` at the start or after white space, and

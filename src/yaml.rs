@@ -35,14 +35,16 @@ impl Style {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub enum NodeKind {
     Scalar {
         /// Byte range of the value in the document's string arena.
         value: (u32, u32),
         style: Style,
-        /// The tag suffix when one was written (`!!str` gives `str`).
-        tag: Option<Box<str>>,
+        /// The tag suffix when one was written (`!!str` gives `str`): 1 + its index in
+        /// the document's tag list, or 0 for none. A number, not a string, keeps every
+        /// node at 24 bytes.
+        tag: u32,
     },
     Seq {
         /// Range of the items in the document's `children`.
@@ -62,7 +64,7 @@ pub enum NodeKind {
     Alias(NodeId),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub struct Node {
     pub kind: NodeKind,
     /// Byte range in the file. For a block collection it runs from its first content to
@@ -85,6 +87,8 @@ pub struct Document {
     /// Children of every collection, back to back (see `NodeKind`).
     children: Vec<NodeId>,
     strings: String,
+    /// The tags written on scalars, in order (see `NodeKind::Scalar`).
+    tags: Vec<Box<str>>,
     root: NodeId,
     /// Byte range of the document, from its `---` (or first content) to its end.
     pub start: u32,
@@ -126,10 +130,39 @@ pub struct Stream {
 /// of a multi-line flow collection or quoted scalar written at its key's indentation.
 /// Such lines are re-indented in a scratch copy and parsed again; positions are mapped
 /// back to the original text, which is never changed.
+///
+/// A stream whose first content is a flow collection at the start of a line (a JSON
+/// file) is parsed as if an explicit `--- ` came before it. Without the marker the
+/// parser keeps the whole collection's tokens in memory until it closes, because a
+/// collection at the start of a line could be a mapping key (`[a, b]: c`); after `---`
+/// on the same line it cannot be, and tokens flow out as they are read. The parsed tree
+/// is the same; positions are mapped back as for the re-indented lines. Should that
+/// parse meet any error (the collection may have been a key after all, `{a: 1}: b`), the
+/// stream is parsed again without the marker, so that errors are those of the text as
+/// written.
 #[must_use]
 pub fn parse_stream(text: &str) -> Stream {
+    if let Some(at) = root_flow_collection(text) {
+        let stream = parse_patched(text, Some(at));
+        if stream.errors.is_empty() {
+            return stream;
+        }
+    }
+    parse_patched(text, None)
+}
+
+/// `parse_stream`, with the document marker put at `marker` when given.
+fn parse_patched(text: &str, marker: Option<usize>) -> Stream {
     let mut patched = std::borrow::Cow::Borrowed(text);
     let mut insertions: Vec<(usize, usize)> = Vec::new();
+    if let Some(at) = marker {
+        let mut owned = String::with_capacity(text.len() + DOCUMENT_MARKER.len());
+        owned.push_str(&text[..at]);
+        owned.push_str(DOCUMENT_MARKER);
+        owned.push_str(&text[at..]);
+        patched = std::borrow::Cow::Owned(owned);
+        insertions.push((at, DOCUMENT_MARKER.len()));
+    }
     for _ in 0..8 {
         let stream = parse_all(&patched, &insertions);
         let fix = stream
@@ -147,6 +180,24 @@ pub fn parse_stream(text: &str) -> Stream {
         insertions.sort_unstable();
     }
     parse_all(&patched, &insertions)
+}
+
+/// The marker put before a stream's root flow collection (see `parse_stream`).
+const DOCUMENT_MARKER: &str = "--- ";
+
+/// Offset of the first content of `text` when it is a `{` or `[` at the start of a line,
+/// after nothing but blank and comment lines.
+fn root_flow_collection(text: &str) -> Option<usize> {
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        let content = line.trim_start_matches([' ', '\t', '\r', '\n']);
+        if content.is_empty() || content.starts_with('#') {
+            at += line.len();
+            continue;
+        }
+        return (line.starts_with('{') || line.starts_with('[')).then_some(at);
+    }
+    None
 }
 
 /// For an indentation error at `offset`: the start of a closing line (`]`, `}`) written
@@ -247,6 +298,12 @@ impl<'i> Offsets<'i> {
         byte
     }
 
+    /// Bytes of the chunk read up to `byte`, an offset in the original file (a measure of
+    /// progress only).
+    fn read(&self, byte: usize) -> usize {
+        byte.saturating_sub(self.base).min(self.chunk.len())
+    }
+
     /// Byte offset in the parsed copy.
     fn patched(&self, char_index: usize) -> usize {
         self.base + self.local(char_index)
@@ -271,6 +328,56 @@ impl<'i> Offsets<'i> {
     }
 }
 
+/// The contents of a document's buffer, in an allocation of exactly their size, leaving
+/// the buffer empty for the next document. Documents of a stream are kept for the whole
+/// run, so the doubling slack of a growing vector would stay too. A small buffer keeps its
+/// capacity for the next document; a large one is handed over and shrunk in place.
+fn exact<T: Copy>(buffer: &mut Vec<T>) -> Vec<T> {
+    if buffer.capacity() * std::mem::size_of::<T>() > LARGE_BUFFER {
+        let mut taken = std::mem::take(buffer);
+        taken.shrink_to_fit();
+        taken
+    } else {
+        let copy = buffer.clone();
+        buffer.clear();
+        copy
+    }
+}
+
+fn exact_string(buffer: &mut String) -> String {
+    if buffer.capacity() > LARGE_BUFFER {
+        let mut taken = std::mem::take(buffer);
+        taken.shrink_to_fit();
+        taken
+    } else {
+        let copy = buffer.as_str().to_owned();
+        buffer.clear();
+        copy
+    }
+}
+
+/// Make room for `more` items in `buffer`, filled in proportion to the text read: `read`
+/// bytes of `total` so far. A buffer that has grown large is given the room that the
+/// rest of the text will need at the same rate (and a tenth more), not twice its size:
+/// every doubling of a large buffer copies it, and the old copy stays resident for a
+/// while after it is freed.
+fn reserve_ahead<T>(buffer: &mut Vec<T>, more: usize, read: usize, total: usize) {
+    let len = buffer.len();
+    if len + more <= buffer.capacity() {
+        return;
+    }
+    if len * std::mem::size_of::<T>() < LARGE_BUFFER || read == 0 {
+        buffer.reserve(more);
+        return;
+    }
+    let expected = (len as u128 * total as u128 / read as u128) as usize;
+    let room = (expected + expected / 10).saturating_sub(len).max(len / 8).max(more);
+    buffer.reserve_exact(room);
+}
+
+/// Above this many bytes a document buffer is shrunk rather than copied (see `exact`).
+const LARGE_BUFFER: usize = 1 << 20;
+
 fn to_u32(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
@@ -292,6 +399,7 @@ struct Builder<'a> {
     scratch: Vec<NodeId>,
     /// Every scalar value of the document, back to back.
     strings: String,
+    tags: Vec<Box<str>>,
     stack: Vec<Open>,
     anchors: HashMap<usize, NodeId>,
     root: Option<NodeId>,
@@ -301,6 +409,8 @@ struct Builder<'a> {
 impl Builder<'_> {
     fn push_node(&mut self, kind: NodeKind, start: usize, end: usize) -> NodeId {
         let id = to_u32(self.nodes.len());
+        let read = self.offsets.read(start);
+        reserve_ahead(&mut self.nodes, 1, read, self.offsets.chunk.len());
         self.nodes.push(Node { kind, start: to_u32(start), end: to_u32(end) });
         id
     }
@@ -329,6 +439,10 @@ impl Builder<'_> {
             if count >= 4 {
                 self.find_duplicates(&self.scratch[open.mark..open.mark + count], dups);
             }
+        }
+        if let Some(end) = end {
+            let read = self.offsets.read(end as usize);
+            reserve_ahead(&mut self.children, count, read, self.offsets.chunk.len());
         }
         self.children.extend_from_slice(&self.scratch[open.mark..open.mark + count]);
         self.scratch.truncate(open.mark);
@@ -432,6 +546,7 @@ fn parse_chunk(chunk: &str, base: usize, insertions: &[(usize, usize)], out: &mu
         children: Vec::new(),
         scratch: Vec::new(),
         strings: String::new(),
+        tags: Vec::new(),
         stack: Vec::new(),
         anchors: HashMap::new(),
         root: None,
@@ -461,18 +576,20 @@ fn handle_event(b: &mut Builder<'_>, event: Event<'_>, span: Span, out: &mut Str
             b.children.clear();
             b.scratch.clear();
             b.strings.clear();
+            b.tags.clear();
             b.anchors.clear();
             b.root = None;
             b.doc_start = start;
         }
         Event::DocumentEnd => {
             if let Some(root) = b.root.take() {
-                let nodes = std::mem::take(&mut b.nodes);
-                let children = std::mem::take(&mut b.children);
-                let strings = std::mem::take(&mut b.strings);
+                let nodes = exact(&mut b.nodes);
+                let children = exact(&mut b.children);
+                let strings = exact_string(&mut b.strings);
+                let tags = std::mem::take(&mut b.tags);
                 let end = end.max(nodes[root as usize].end as usize);
                 let (start, end) = (to_u32(b.doc_start), to_u32(end));
-                out.documents.push(Document { nodes, children, strings, root, start, end });
+                out.documents.push(Document { nodes, children, strings, tags, root, start, end });
             }
         }
         Event::Scalar(value, style, anchor, tag) => {
@@ -489,7 +606,10 @@ fn handle_event(b: &mut Builder<'_>, event: Event<'_>, span: Span, out: &mut Str
             let kind = NodeKind::Scalar {
                 value: (from, to_u32(b.strings.len())),
                 style: style_of(style),
-                tag: tag.map(|t| t.suffix.clone().into_boxed_str()),
+                tag: tag.map_or(0, |t| {
+                    b.tags.push(t.suffix.clone().into_boxed_str());
+                    to_u32(b.tags.len())
+                }),
             };
             let id = b.push_node(kind, start, end);
             if anchor != 0 {
@@ -564,6 +684,11 @@ impl Document {
     #[must_use]
     pub fn mentions(&self, text: &str) -> bool {
         self.strings.contains(text)
+    }
+
+    fn tag(&self, tag: u32) -> Option<&str> {
+        let i = tag.checked_sub(1)?;
+        self.tags.get(i as usize).map(AsRef::as_ref)
     }
 
     /// Number of nodes, aliases counted once.
@@ -671,7 +796,7 @@ impl<'d> NodeRef<'d> {
     #[must_use]
     pub fn k8s_type(&self) -> Option<ScalarType> {
         match &self.raw().kind {
-            NodeKind::Scalar { style, tag, .. } => Some(match tag.as_deref() {
+            NodeKind::Scalar { style, tag, .. } => Some(match self.doc.tag(*tag) {
                 Some("str") => ScalarType::Str,
                 Some("bool") => ScalarType::Bool,
                 Some("int") => ScalarType::Int,
@@ -951,6 +1076,35 @@ mod tests {
         let s = parse_stream(&text);
         assert!(s.errors.is_empty());
         assert!(s.documents[0].node_count() < 1000);
+    }
+
+    #[test]
+    fn json_root_keeps_positions_of_the_text() {
+        let text = "# list\n\n{\"a\": [1, \"\u{e9}\", {\"b\": 2}],\n \"c\": \"d\"}\n";
+        let s = parse_stream(text);
+        assert!(s.errors.is_empty(), "{:?}", s.errors);
+        assert_eq!(s.documents.len(), 1);
+        let doc = &s.documents[0];
+        let root = doc.root();
+        assert_eq!(&text[root.span()], &text[8..text.len() - 1]);
+        assert_eq!(doc.span().start, 8);
+        let items: Vec<_> = root.get("a").unwrap().items().collect();
+        assert_eq!(&text[items[1].span()], "\"\u{e9}\"");
+        assert_eq!(&text[items[2].get("b").unwrap().span()], "2");
+        assert_eq!(&text[root.get("c").unwrap().span()], "\"d\"");
+    }
+
+    #[test]
+    fn flow_collection_as_a_root_key_still_parses() {
+        for text in ["[a, b]: c\n", "{a: 1}: c\nd: e\n"] {
+            let s = parse_stream(text);
+            assert!(s.errors.is_empty(), "{text}: {:?}", s.errors);
+            let root = s.documents[0].root();
+            assert!(root.is_map());
+            let (key, value) = root.entries().next().unwrap();
+            assert!(key.is_flow());
+            assert_eq!(value.scalar(), Some("c"));
+        }
     }
 
     #[test]
