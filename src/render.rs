@@ -355,9 +355,20 @@ fn human(out: &mut dyn Write, report: &Report, style: Style) -> io::Result<()> {
     let (shown, notes): (Vec<&Diagnostic>, Vec<&Diagnostic>) =
         report.diagnostics.iter().partition(|d| style.verbose || d.severity != Severity::Info);
     for d in shown {
-        term::emit_to_write_style(&mut buffer, &config, &files, &to_codespan(&files, d)).map_err(io::Error::other)?;
+        // A snippet prints the whole line: on a minified file that is megabytes per
+        // finding. Such a finding shows a window of its line instead.
+        let source = &report.files[d.primary.file].source;
+        let line = source.line_index(d.primary.range.start.min(source.text.len()));
+        if source.line_range(line).len() > LONG_LINE {
+            long_line(&mut buffer, &report.files, d)?;
+        } else {
+            term::emit_to_write_style(&mut buffer, &config, &files, &to_codespan(&files, d))
+                .map_err(io::Error::other)?;
+        }
+        // One finding at a time: the output is never held whole.
+        out.write_all(buffer.as_slice())?;
+        buffer.clear();
     }
-    out.write_all(buffer.as_slice())?;
     if !notes.is_empty() {
         writeln!(out, "notes (`--verbose` shows each in full):")?;
         for line in note_lines(&report.files, &notes) {
@@ -369,6 +380,48 @@ fn human(out: &mut dyn Write, report: &Report, style: Style) -> io::Result<()> {
         writeln!(out, "{line}")?;
     }
     Ok(())
+}
+
+/// Lines longer than this (bytes) are shown as a window around the finding.
+const LONG_LINE: usize = 1024;
+/// Characters of a long line shown on each side of a finding.
+const WINDOW: usize = 60;
+
+/// A finding on a very long line: its header and position, a window of the line around
+/// it, its labels as positions, and its help.
+fn long_line(out: &mut dyn Write, files: &[LoadedFile], d: &Diagnostic) -> io::Result<()> {
+    let (pos, name) = position(files, &d.primary, false);
+    let source = &files[d.primary.file].source;
+    let start = d.primary.range.start.min(source.text.len());
+    let line = source.line_range(source.line_index(start));
+    let floor = |mut i: usize| {
+        while !source.text.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    };
+    let from = floor(
+        source.text[line.start..start].char_indices().rev().nth(WINDOW).map_or(line.start, |(i, _)| line.start + i),
+    );
+    let end = d.primary.range.end.clamp(start, line.end);
+    let to = floor(source.text[end..line.end].char_indices().nth(WINDOW).map_or(line.end, |(i, _)| end + i));
+    writeln!(out, "{}[{}]: {}", d.severity.as_str(), d.rule, escape::text(&d.message))?;
+    writeln!(out, "  --> {}:{}:{}", escape::text(name), pos.line, pos.column)?;
+    let before = if from > line.start { "…" } else { "" };
+    let after = if to < line.end { "…" } else { "" };
+    writeln!(out, "   | {before}{}{after}", escape::snippet(&source.text[from..to]))?;
+    writeln!(out, "   = the line is {} bytes long: a window around column {} is shown", line.len(), pos.column)?;
+    if !d.primary.message.is_empty() {
+        writeln!(out, "   = {}", escape::text(&d.primary.message))?;
+    }
+    for label in &d.labels {
+        let (p, n) = position(files, label, false);
+        writeln!(out, "   = {}:{}:{}: {}", escape::text(n), p.line, p.column, escape::text(&label.message))?;
+    }
+    if let Some(help) = &d.help {
+        writeln!(out, "   = help: {}", escape::text(help))?;
+    }
+    writeln!(out)
 }
 
 /// The line that says the profile is a default, with the one line that changes it.

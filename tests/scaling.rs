@@ -290,3 +290,25 @@ fn one_json_document_costs_memory_in_proportion() {
     assert!(peak <= bound, "peak RSS {} MB for a {} MB file (bound {} MB)", peak >> 20, text.len() >> 20, bound >> 20);
     eprintln!("peak RSS {} MB for a {} MB file", peak >> 20, text.len() >> 20);
 }
+
+/// The human format on a minified file: every finding used to print its whole line (the
+/// whole file), so 5,000 findings on a 0.8 MB line wrote 4 GB. A long line is shown as a
+/// window around the finding: the output grows with the findings, not with their square.
+#[test]
+fn the_human_format_shows_a_window_of_a_long_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = one_line_list(5_000);
+    std::fs::write(dir.path().join("one.json"), &text).unwrap();
+    let (out, code) = run_within(dir.path(), &["check", "--no-context", "one.json"], Duration::from_secs(60));
+    assert_eq!(code, 1);
+    assert_eq!(out.matches("warning[unnamed-service-port]").count(), 5_000);
+    assert!(out.len() < 5_000 * 1_000, "{} bytes of output for 5,000 findings", out.len());
+    assert!(
+        out.contains(&format!("   = the line is {} bytes long: a window around column", text.len() - 1)),
+        "{}",
+        &out[..2000]
+    );
+    // The window holds the finding's text: `{"port":80}` of the first Service.
+    let first = out.split("\n\n").next().unwrap();
+    assert!(first.contains(r#""ports":[{"port":80}]"#), "{first}");
+}
