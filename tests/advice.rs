@@ -215,3 +215,33 @@ fn the_example_shop_shows_what_its_readme_says() {
     assert_eq!(audit.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&audit.stdout).contains("8 workloads: 7 injected, 1 not injected"));
 }
+
+#[test]
+fn an_inject_annotation_cannot_opt_a_pod_in_under_modern_istio() {
+    // The namespace has no injection label; the pod template asks with the annotation.
+    let deployment = |metadata: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  selector:\n    matchLabels:\n      app: web\n  template:\n    metadata:\n      labels:\n        app: web\n{metadata}    spec:\n      containers:\n      - name: web\n        image: web:1\n"
+        )
+    };
+    let annotated = deployment("      annotations:\n        sidecar.istio.io/inject: \"true\"\n");
+    let dir = tree(&[("web.yaml", &annotated)]);
+    let output = run(dir.path(), &["audit", "--format", "json", "--profile", "istio-modern", "web.yaml"]);
+    let audit: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let detail = audit["workloads"][0]["detail"].as_str().unwrap();
+    assert_eq!(audit["workloads"][0]["outcome"], "not-injected");
+    assert!(
+        detail.contains("the annotation `sidecar.istio.io/inject: \"true\"`, which the webhook's selectors cannot see"),
+        "{detail}"
+    );
+    // Without the annotation the reason says what would opt the pod in.
+    let dir = tree(&[("web.yaml", &deployment(""))]);
+    let output = run(dir.path(), &["audit", "--format", "json", "--profile", "istio-modern", "web.yaml"]);
+    let audit: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(
+        audit["workloads"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .ends_with("no pod label `sidecar.istio.io/inject: \"true\"` opts the pod in")
+    );
+}
