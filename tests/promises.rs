@@ -146,3 +146,24 @@ fn audit_verdicts_of_the_0_2_6_samples() {
         ("not-injected".to_owned(), "exempt-namespace".to_owned())
     );
 }
+
+#[test]
+fn one_baseline_entry_absorbs_one_finding() {
+    // The same Service in two files: two findings with one fingerprint.
+    let dir = tree(&[("a/s.yaml", UNNAMED)]);
+    let output = common::meshlint_in(dir.path())
+        .args(["check", "--profile", "istio-0.2", "--write-baseline", "b.json", "a"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", common::stderr(&output));
+    std::fs::create_dir(dir.path().join("c")).unwrap();
+    std::fs::write(dir.path().join("c/s.yaml"), UNNAMED).unwrap();
+    let report: Value = serde_json::from_str(&out(
+        dir.path(),
+        &["check", "--format", "json", "--profile", "istio-0.2", "--baseline", "b.json", "a", "c"],
+    ))
+    .unwrap();
+    let paths: Vec<&str> =
+        report["diagnostics"].as_array().unwrap().iter().map(|d| d["path"].as_str().unwrap()).collect();
+    assert_eq!(paths.len(), 1, "the one entry absorbs one of the two: {paths:?}");
+}
