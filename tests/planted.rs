@@ -185,3 +185,57 @@ fn nesting_is_limited_at_256_levels() {
         deep.errors.iter().map(|e| &e.message).collect::<Vec<_>>()
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// Mutants of src/istio/decide.rs that cargo-mutants found alive (scripts/mutants).
+
+fn audit_row(files: &[(&str, &str)]) -> Value {
+    let dir = tree(files);
+    let audit = json(dir.path(), &["audit", "--format", "json", "--profile", "istio-0.2", "."]);
+    audit["workloads"][0].clone()
+}
+
+fn inject_config(body: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: istio-inject\n  namespace: istio-system\ndata:\n  config: |-\n{body}"
+    )
+}
+
+const HOST_NETWORK: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: agent\n  namespace: shop\nspec:\n  template:\n    metadata:\n      labels:\n        app: agent\n    spec:\n      hostNetwork: true\n      containers:\n      - name: agent\n        image: agent:1\n";
+
+/// SEMANTICS.md section 2: with no annotation the policy decides (row 5) before
+/// `hostNetwork` (row 7), so a disabled policy is the reason.
+#[test]
+fn a_disabled_policy_decides_before_host_network() {
+    let row = audit_row(&[("inject.yaml", &inject_config("    policy: disabled\n")), ("agent.yaml", HOST_NETWORK)]);
+    assert_eq!((row["outcome"].as_str(), row["reason"].as_str()), (Some("not-injected"), Some("policy-disabled")));
+    let row = audit_row(&[("inject.yaml", &inject_config("    policy: enabled\n")), ("agent.yaml", HOST_NETWORK)]);
+    assert_eq!((row["outcome"].as_str(), row["reason"].as_str()), (Some("not-injected"), Some("host-network")));
+}
+
+/// kube-inject rewrites only the kinds it knows: a bare Pod is left as written.
+#[test]
+fn inject_leaves_a_bare_pod_alone() {
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: debug\nspec:\n  containers:\n  - name: debug\n    image: busybox:1.36\n";
+    let dir = tree(&[("pod.yaml", pod)]);
+    let output = run(dir.path(), &["inject", "--no-context", "-f", "pod.yaml"]);
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(common::stdout(&output), pod);
+}
+
+/// The reason a namespace is not watched names the watched ones, or says there are none.
+#[test]
+fn an_unwatched_namespace_names_the_watched_ones() {
+    let workload = HOST_NETWORK.replace("      hostNetwork: true\n", "").replace("namespace: shop", "namespace: other");
+    let row = audit_row(&[
+        ("inject.yaml", &inject_config("    policy: enabled\n    namespaces: [shop, cart]\n")),
+        ("w.yaml", &workload),
+    ]);
+    assert_eq!(row["reason"], "namespace-not-watched");
+    assert_eq!(row["detail"], "namespace `other` is not among the watched `namespaces` (shop, cart)");
+    let row = audit_row(&[
+        ("inject.yaml", &inject_config("    policy: enabled\n    namespaces: []\n")),
+        ("w.yaml", &workload),
+    ]);
+    assert_eq!(row["detail"], "namespace `other` is not among the watched `namespaces` (nothing)");
+}
