@@ -9,7 +9,7 @@ use crate::istio::config::{InjectConfig, Origin};
 use crate::istio::decide::{Engine, Mode, Outcome};
 use crate::istio::modern::ModernConfig;
 use crate::load::LoadedFile;
-use crate::model::{Index, ModelOptions, PodTemplate};
+use crate::model::{Index, PodTemplate};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Row {
@@ -166,7 +166,7 @@ fn problems(loaded: &engine::Loaded) -> Vec<Problem> {
 pub fn audit(options: &Options) -> Audit {
     let loaded = engine::load_all(options);
     let files = &loaded.files;
-    let model_options = ModelOptions { namespace: options.namespace.clone(), config: Some(options.config.clone()) };
+    let model_options = crate::engine::model_options(options);
     let index = Index::build(files, &model_options);
     let found = engine::inject_config(options, &loaded, &index);
     let config = &found.config;

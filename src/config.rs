@@ -50,9 +50,8 @@ pub struct Config {
     pub root: PathBuf,
     pub profile: Option<Profile>,
     pub namespace: Option<String>,
-    /// `namespaces:`: the namespace of objects that name none, by path glob (relative to
-    /// `root`), for repositories applied with `kubectl apply -n`. The first match wins.
-    pub namespaces: Vec<(GlobMatcher, String)>,
+    /// `namespaces:`, for repositories applied with `kubectl apply -n`.
+    pub namespaces: crate::paths::PathNamespaces,
     pub fail_on: Option<Severity>,
     pub rules: Vec<(String, Level)>,
     pub exclude: Vec<GlobMatcher>,
@@ -216,20 +215,13 @@ impl Config {
                 continue;
             };
             match Glob::new(glob) {
-                Ok(g) => self.namespaces.push((g.compile_matcher(), namespace.to_owned())),
+                Ok(g) => {
+                    self.namespaces.root.clone_from(&self.root);
+                    self.namespaces.globs.push((g.compile_matcher(), namespace.to_owned()));
+                }
                 Err(e) => self.problem(key.span(), format!("invalid glob: {e}"), None),
             }
         }
-    }
-
-    /// The namespace the configuration gives a file's objects that name none.
-    #[must_use]
-    pub fn namespace_of(&self, path: &Path) -> Option<&str> {
-        if self.namespaces.is_empty() {
-            return None;
-        }
-        let rel = relative_to(path, &self.root);
-        self.namespaces.iter().find(|(g, _)| g.is_match(&rel)).map(|(_, ns)| ns.as_str())
     }
 
     fn read_ignores(&mut self, value: NodeRef<'_>) {
@@ -272,13 +264,7 @@ impl Config {
     }
 }
 
-/// `path` relative to `root` when it lies below it (both resolved), else as given.
-#[must_use]
-pub fn relative_to(path: &Path, root: &Path) -> PathBuf {
-    let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
-    let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_owned());
-    abs.strip_prefix(&root).map_or_else(|_| path.to_owned(), Path::to_path_buf)
-}
+pub use crate::paths::relative_to;
 
 fn severity(s: &str) -> Option<Severity> {
     match s {

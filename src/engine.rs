@@ -494,13 +494,19 @@ pub fn inject_config(options: &Options, loaded: &Loaded, index: &Index<'_>) -> c
     found
 }
 
+/// How the model places a run's objects: `--namespace` and the configuration's path map.
+#[must_use]
+pub fn model_options(options: &Options) -> ModelOptions {
+    ModelOptions { namespace: options.namespace.clone(), path_namespaces: options.config.namespaces.clone() }
+}
+
 /// Read, parse, index and check everything: a pipeline of named stages, each a function
 /// with one job (load → index → profile → rules → suppress → levels → filter → baseline →
 /// sort).
 #[must_use]
 pub fn check(options: &Options) -> Report {
     let loaded = load_all(options);
-    let model_options = ModelOptions { namespace: options.namespace.clone(), config: Some(options.config.clone()) };
+    let model_options = model_options(options);
     let mut errors = loaded.errors.clone();
     let (diagnostics, documents, objects, (profile, profile_reason)) = {
         let index = Index::build(&loaded.files, &model_options);

@@ -898,7 +898,7 @@ pub fn rewrite(
 ) -> std::io::Result<Vec<String>> {
     let loaded = crate::engine::load_all(options);
     let files = &loaded.files;
-    let model_options = ModelOptions { namespace: options.namespace.clone(), config: Some(options.config.clone()) };
+    let model_options = crate::engine::model_options(options);
     let index = Index::build(files, &model_options);
     let found = crate::engine::inject_config(options, &loaded, &index);
     let settings = match direction {

@@ -81,9 +81,9 @@ pub fn namespaces(files: &[LoadedFile]) -> Vec<Option<Vec<Option<&str>>>> {
                 is_base[child] = true;
             } else if let Some(&file) = by_path.get(&path) {
                 resources[k].push(file);
-            } else if path.is_dir() {
-                // A folder without a kustomization: kustomize refuses it; nothing to do.
             }
+            // Anything else (a folder without a kustomization, a file not read) kustomize
+            // refuses or meshlint cannot place: nothing to do.
         }
     }
     let mut reached: Vec<BTreeSet<Option<&str>>> = vec![BTreeSet::new(); files.len()];

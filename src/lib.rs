@@ -22,6 +22,7 @@ pub mod istio;
 pub mod kustomize;
 pub mod load;
 pub mod model;
+pub mod paths;
 pub mod render;
 pub mod rules;
 pub mod source;

@@ -290,21 +290,21 @@ impl<'a> Service<'a> {
 pub struct ModelOptions {
     /// Namespace of objects that name none.
     pub namespace: String,
-    /// The configuration whose `namespaces:` map gives the namespace by path.
-    pub config: Option<crate::config::Config>,
+    /// The configuration's `namespaces:` map: the namespace by path.
+    pub path_namespaces: crate::paths::PathNamespaces,
 }
 
 impl ModelOptions {
     /// Objects that name no namespace are in `namespace`.
     #[must_use]
     pub fn new(namespace: impl Into<String>) -> Self {
-        Self { namespace: namespace.into(), config: None }
+        Self { namespace: namespace.into(), path_namespaces: crate::paths::PathNamespaces::default() }
     }
 
-    /// The namespace of a file's objects that name none: the configuration's for its
-    /// path, else the default.
+    /// The namespace of a file's objects that name none: the path map's, else the
+    /// default.
     fn default_namespace(&self, file: &LoadedFile) -> &str {
-        let by_path = self.config.as_ref().zip(file.source.path.as_deref()).and_then(|(c, p)| c.namespace_of(p));
+        let by_path = file.source.path.as_deref().and_then(|p| self.path_namespaces.namespace_of(p));
         by_path.unwrap_or(&self.namespace)
     }
 }
@@ -355,26 +355,24 @@ impl<'a> Index<'a> {
         let found: Vec<Found<'a>> = files
             .par_iter()
             .enumerate()
-            .flat_map_iter(|(file_id, file)| {
-                let mut out = Vec::new();
+            .map(|(file_id, file)| {
+                let mut out = Found::default();
                 let default_ns = options.default_namespace(file);
                 for (doc_id, doc) in file.documents.iter().enumerate() {
                     collect_objects(doc.root(), file_id, doc_id, default_ns, &mut out);
                 }
                 // Where kustomizations put the file's objects: one object per namespace.
                 if let Some(namespaces) = &kustomized[file_id] {
-                    out = out.into_iter().flat_map(|f| place(f, namespaces, default_ns)).collect();
+                    out.objects = out.objects.into_iter().flat_map(|o| place(o, namespaces, default_ns)).collect();
                 }
                 out
             })
             .collect();
-        let mut objects = Vec::with_capacity(found.len());
+        let mut objects = Vec::with_capacity(found.iter().map(|f| f.objects.len()).sum());
         let mut templates = Vec::new();
         for f in found {
-            match f {
-                Found::Object(o) => objects.push(*o),
-                Found::Template(file, at) => templates.push((file, at)),
-            }
+            objects.extend(f.objects);
+            templates.extend(f.templates);
         }
         let mut by_namespace: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
         for (i, o) in objects.iter().enumerate() {
@@ -605,13 +603,24 @@ fn mark_kustomize_patches(files: &[LoadedFile], objects: &mut [Object<'_>]) {
     }
 }
 
-/// What a document yields: an object, or an object skipped as a template.
-enum Found<'a> {
-    Object(Box<Object<'a>>),
-    Template(FileId, Range<usize>),
+/// What a file yields: its objects, and the objects skipped as templates (where the
+/// `{{` is).
+#[derive(Default)]
+struct Found<'a> {
+    objects: Vec<Object<'a>>,
+    templates: Vec<(FileId, Range<usize>)>,
 }
 
-fn collect_objects<'a>(root: NodeRef<'a>, file: FileId, doc: usize, default_ns: &'a str, out: &mut Vec<Found<'a>>) {
+impl<'a> Found<'a> {
+    fn push(&mut self, object: Object<'a>) {
+        match template_expression(&object) {
+            Some(at) => self.templates.push((object.file, at)),
+            None => self.objects.push(object),
+        }
+    }
+}
+
+fn collect_objects<'a>(root: NodeRef<'a>, file: FileId, doc: usize, default_ns: &'a str, out: &mut Found<'a>) {
     let Some(mut object) = object_of(root, file, doc, default_ns) else {
         return;
     };
@@ -623,34 +632,27 @@ fn collect_objects<'a>(root: NodeRef<'a>, file: FileId, doc: usize, default_ns: 
         for item in object.node.get("items").into_iter().flat_map(super::yaml::NodeRef::items) {
             if let Some(mut o) = object_of(item, file, doc, default_ns) {
                 o.partial = object.partial;
-                out.push(found(o));
+                out.push(o);
             }
         }
         return;
     }
-    out.push(found(object));
+    out.push(object);
 }
 
 /// A namespaced object in each namespace kustomizations give it (`None`: its own).
-fn place<'a>(found: Found<'a>, namespaces: &[Option<&'a str>], default_ns: &'a str) -> Vec<Found<'a>> {
-    match found {
-        Found::Object(o) if !crate::kustomize::CLUSTER_SCOPED.contains(&o.kind) => namespaces
-            .iter()
-            .map(|ns| {
-                let mut copy = o.clone();
-                copy.effective_namespace = ns.unwrap_or(o.namespace.unwrap_or(default_ns));
-                Found::Object(copy)
-            })
-            .collect(),
-        other => vec![other],
+fn place<'a>(object: Object<'a>, namespaces: &[Option<&'a str>], default_ns: &'a str) -> Vec<Object<'a>> {
+    if crate::kustomize::CLUSTER_SCOPED.contains(&object.kind) {
+        return vec![object];
     }
-}
-
-fn found(object: Object<'_>) -> Found<'_> {
-    match template_expression(&object) {
-        Some(at) => Found::Template(object.file, at),
-        None => Found::Object(Box::new(object)),
-    }
+    namespaces
+        .iter()
+        .map(|ns| {
+            let mut copy = object.clone();
+            copy.effective_namespace = ns.unwrap_or(object.namespace.unwrap_or(default_ns));
+            copy
+        })
+        .collect()
 }
 
 /// Where an object is a template of another tool than Helm (Jinja, Ansible,

@@ -109,3 +109,32 @@ fn the_0_2_profile_does_not_apply_the_modern_registry() {
     let text = pod(&["sidecar.istio.io/injet".into(), "sidecar.istio.io/statsInclusionPrefixes".into()], &[]);
     assert!(findings(&text, "istio-0.2").is_empty());
 }
+
+#[test]
+fn registry_findings_have_istioctls_levels_and_name_their_object() {
+    let text = pod(&["sidecar.istio.io/injet".into(), "sidecar.istio.io/statsInclusionPrefixes".into()], &[]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("m.yaml"), &text).unwrap();
+    let output = common::meshlint_in(dir.path())
+        .args(["check", "--format", "json", "--profile", "istio-modern", "m.yaml"])
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let levels: Vec<(String, String, String)> = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["rule"] == "istio-annotation")
+        .map(|d| {
+            (
+                d["istio_code"].as_str().unwrap().to_owned(),
+                d["severity"].as_str().unwrap().to_owned(),
+                d["object"]["name"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let want = [("IST0108", "warning", "p"), ("IST0135", "info", "p")];
+    let want: Vec<(String, String, String)> =
+        want.iter().map(|(a, b, c)| ((*a).into(), (*b).into(), (*c).into())).collect();
+    assert_eq!(levels, want);
+}

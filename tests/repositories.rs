@@ -401,3 +401,38 @@ fn meshlints_own_files_are_never_read_as_manifests() {
     assert_eq!(report["summary"]["files"], 1, "only svc.yaml: {:#}", report["summary"]);
     assert_eq!(findings(&report), [], "the baseline holds the one finding");
 }
+
+#[test]
+fn the_outer_kustomization_namespace_wins_and_a_shared_finding_is_reported_once() {
+    // base sets `namespace: base-ns`; overlays a and b include it with their own
+    // namespaces. The Service exists in `a` and `b` only, and its unnamed port, one place
+    // in one file, is one finding (not one per namespace).
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join(".git")).unwrap();
+    for sub in ["base", "a", "b"] {
+        std::fs::create_dir(d.join(sub)).unwrap();
+    }
+    std::fs::write(d.join("base/kustomization.yaml"), "namespace: base-ns\nresources:\n- svc.yaml\n").unwrap();
+    std::fs::write(
+        d.join("base/svc.yaml"),
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  ports:\n  - port: 9000\n",
+    )
+    .unwrap();
+    for overlay in ["a", "b"] {
+        std::fs::write(
+            d.join(overlay).join("kustomization.yaml"),
+            format!("namespace: {overlay}\nresources:\n- ../base\n"),
+        )
+        .unwrap();
+    }
+    let report = json_in(d, &["check", "--format", "json", "--profile", "istio-0.2", "."]);
+    let ports: Vec<&Value> =
+        report["diagnostics"].as_array().unwrap().iter().filter(|d| d["rule"] == "unnamed-service-port").collect();
+    assert_eq!(ports.len(), 1, "{ports:#?}");
+    assert_eq!(ports[0]["path"], "base/svc.yaml");
+    assert_eq!(report["summary"]["objects"], 2, "one Service in `a` and one in `b`");
+    // The base's own namespace is nowhere: the init command lists a and b for it.
+    let text = String::from_utf8(common::meshlint_in(d).args(["init", "--stdout"]).output().unwrap().stdout).unwrap();
+    assert!(text.contains("#   base -> a, b"), "{text}");
+}
