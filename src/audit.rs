@@ -73,7 +73,11 @@ pub struct Audit {
     pub errors: Vec<String>,
 }
 
+/// `path` and line of a place; a place in rendered output is shown at its template or
+/// source when it is found there.
 fn place(files: &[LoadedFile], file: usize, byte: usize) -> (String, usize) {
+    let at = crate::diag::Label::new(file, byte..byte, "");
+    let (file, byte) = crate::rendering::remap::locate(files, &at).map_or((file, byte), |(f, r)| (f, r.start));
     let source = &files[file].source;
     (source.name.clone(), source.position(byte).line)
 }
@@ -140,14 +144,18 @@ fn modern_summary(files: &[LoadedFile], modern: &ModernConfig) -> PolicySummary 
 }
 
 /// What kept named manifests from being read: `invalid-yaml` (not parsed, binary, not
-/// UTF-8, too large) and `template-skipped`. The configuration files are not manifests.
+/// UTF-8, too large), `template-skipped`, and charts or overlays that did not render
+/// (`render-failed`, `not-rendered`). The configuration files are not manifests.
 fn problems(loaded: &engine::Loaded) -> Vec<Problem> {
     let mut out = Vec::new();
     for (i, file) in loaded.files.iter().enumerate() {
         if !loaded.targets[i] || Some(i) == loaded.config_file || Some(i) == loaded.inject_config {
             continue;
         }
-        for d in file.problems.iter().filter(|d| matches!(d.rule, "invalid-yaml" | "template-skipped")) {
+        let unread = |d: &&crate::diag::Diagnostic| {
+            matches!(d.rule, "invalid-yaml" | "template-skipped" | "render-failed" | "not-rendered")
+        };
+        for d in file.problems.iter().filter(unread) {
             let at = file.source.position(d.primary.range.start);
             out.push(Problem {
                 path: file.source.name.clone(),

@@ -14,7 +14,22 @@ use crate::yaml::{self, NodeRef};
 
 pub const FILE_NAME: &str = ".meshlint.yaml";
 
-const KEYS: &[&str] = &["profile", "namespace", "namespaces", "fail-on", "rules", "exclude", "ignore", "inject"];
+const KEYS: &[&str] = &[
+    "profile",
+    "namespace",
+    "namespaces",
+    "fail-on",
+    "rules",
+    "exclude",
+    "ignore",
+    "inject",
+    "helm",
+    "kustomize",
+    "render-timeout",
+];
+const HELM_KEYS: &[&str] = &["binary", "release", "namespace", "values", "charts"];
+const CHART_KEYS: &[&str] = &["release", "namespace", "values"];
+const KUSTOMIZE_KEYS: &[&str] = &["binary", "overlays"];
 const IGNORE_KEYS: &[&str] = &["rules", "objects", "paths"];
 
 /// A rule's level in the configuration.
@@ -58,7 +73,50 @@ pub struct Config {
     pub ignore: Vec<Ignore>,
     /// Byte range of the `inject:` mapping, read by the injection configuration.
     pub inject: Option<Range<usize>>,
+    /// `helm:`: the binary and how charts are rendered.
+    pub helm: HelmConfig,
+    /// `kustomize:`: the binary (`kustomize` or `kubectl`).
+    pub kustomize_binary: Option<PathBuf>,
+    /// `kustomize:`: the overlays to build, relative to `root` (none: every
+    /// kustomization that no other includes).
+    pub overlays: Vec<PathBuf>,
+    /// `render-timeout:`, in seconds.
+    pub render_timeout: Option<u64>,
     pub problems: Vec<Problem>,
+}
+
+/// The `helm:` section.
+#[derive(Debug, Clone, Default)]
+pub struct HelmConfig {
+    pub binary: Option<PathBuf>,
+    /// Settings of every chart.
+    pub defaults: crate::rendering::helm::Settings,
+    /// Settings of one chart (its folder, relative to the configuration's folder),
+    /// over the defaults.
+    pub charts: Vec<(PathBuf, crate::rendering::helm::Settings)>,
+}
+
+impl HelmConfig {
+    /// How the chart in `dir` (as walked) is rendered.
+    #[must_use]
+    pub fn settings(&self, dir: &Path, root: &Path) -> crate::rendering::helm::Settings {
+        let canonical = |p: &Path| std::fs::canonicalize(p).ok();
+        let want = canonical(dir);
+        let own = self.charts.iter().find(|(c, _)| want.is_some() && canonical(&root.join(c)) == want);
+        let mut s = self.defaults.clone();
+        if let Some((_, o)) = own {
+            if o.release.is_some() {
+                s.release.clone_from(&o.release);
+            }
+            if o.namespace.is_some() {
+                s.namespace.clone_from(&o.namespace);
+            }
+            if !o.values.is_empty() {
+                s.values.clone_from(&o.values);
+            }
+        }
+        s
+    }
 }
 
 /// The configuration file that applies in `dir`: in a git repository, the nearest
@@ -126,6 +184,12 @@ impl Config {
                 "ignore" => c.read_ignores(value),
                 "inject" if value.is_map() => c.inject = Some(value.span()),
                 "inject" => c.wrong_type(value, "a mapping (the `istio-inject` configuration)"),
+                "helm" => c.read_helm(value),
+                "kustomize" => c.read_kustomize(value),
+                "render-timeout" => match value.as_i64().and_then(|n| u64::try_from(n).ok()).filter(|n| *n > 0) {
+                    Some(n) => c.render_timeout = Some(n),
+                    None => c.wrong_type(value, "a number of seconds"),
+                },
                 _ => c.unknown_key(key, name, KEYS),
             }
         }
@@ -221,6 +285,120 @@ impl Config {
                 }
                 Err(e) => self.problem(key.span(), format!("invalid glob: {e}"), None),
             }
+        }
+    }
+
+    fn read_helm(&mut self, value: NodeRef<'_>) {
+        if let Some(path) = value.as_str() {
+            self.helm.binary = Some(self.binary_path(path));
+            return;
+        }
+        if !value.is_map() {
+            return self.wrong_type(
+                value,
+                "the path of `helm`, or a mapping with `binary`, `release`, `namespace`, `values`, `charts`",
+            );
+        }
+        for (key, v) in value.entries() {
+            match key.scalar().unwrap_or("") {
+                "binary" => match v.as_str() {
+                    Some(p) => self.helm.binary = Some(self.binary_path(p)),
+                    None => self.wrong_type(v, "a path"),
+                },
+                "charts" if v.is_map() => {
+                    for (chart, settings) in v.entries() {
+                        let Some(dir) = chart.as_str() else {
+                            self.wrong_type(chart, "a chart folder");
+                            continue;
+                        };
+                        let mut s = crate::rendering::helm::Settings::default();
+                        if !settings.is_map() {
+                            self.wrong_type(settings, "a mapping with `release`, `namespace`, `values`");
+                            continue;
+                        }
+                        for (k, sv) in settings.entries() {
+                            self.chart_setting(&mut s, k, sv, CHART_KEYS);
+                        }
+                        self.helm.charts.push((PathBuf::from(dir), s));
+                    }
+                }
+                "charts" => self.wrong_type(v, "a mapping of chart folders to settings"),
+                _ => {
+                    let mut s = std::mem::take(&mut self.helm.defaults);
+                    self.chart_setting(&mut s, key, v, HELM_KEYS);
+                    self.helm.defaults = s;
+                }
+            }
+        }
+    }
+
+    /// One of `release`, `namespace`, `values` of a chart's settings.
+    fn chart_setting(
+        &mut self,
+        s: &mut crate::rendering::helm::Settings,
+        key: NodeRef<'_>,
+        v: NodeRef<'_>,
+        known: &[&str],
+    ) {
+        match key.scalar().unwrap_or("") {
+            "release" => match v.as_str().filter(|r| is_dns_label(r)) {
+                Some(r) => s.release = Some(r.to_owned()),
+                None => self.wrong_type(v, "a release name (lowercase letters, digits and `-`)"),
+            },
+            "namespace" => match v.as_str().filter(|n| is_dns_label(n)) {
+                Some(n) => s.namespace = Some(n.to_owned()),
+                None => self.wrong_type(v, "a namespace name"),
+            },
+            "values" if v.is_seq() => {
+                for item in v.items() {
+                    match item.as_str() {
+                        Some(f) => s.values.push(PathBuf::from(f)),
+                        None => self.wrong_type(item, "a values file, relative to the chart's folder"),
+                    }
+                }
+            }
+            "values" => self.wrong_type(v, "a list of values files, relative to the chart's folder"),
+            other => self.unknown_key(key, other, known),
+        }
+    }
+
+    fn read_kustomize(&mut self, value: NodeRef<'_>) {
+        let overlays = |c: &mut Self, list: NodeRef<'_>| {
+            for item in list.items() {
+                match item.as_str() {
+                    Some(d) => c.overlays.push(PathBuf::from(d)),
+                    None => c.wrong_type(item, "an overlay folder"),
+                }
+            }
+        };
+        if value.is_seq() {
+            return overlays(self, value);
+        }
+        if !value.is_map() {
+            return self.wrong_type(value, "a list of overlay folders, or a mapping with `binary` and `overlays`");
+        }
+        for (key, v) in value.entries() {
+            match key.scalar().unwrap_or("") {
+                "binary" => match v.as_str() {
+                    Some(p) => self.kustomize_binary = Some(self.binary_path(p)),
+                    None => self.wrong_type(v, "a path"),
+                },
+                "overlays" if v.is_seq() => overlays(self, v),
+                "overlays" => self.wrong_type(v, "a list of overlay folders"),
+                other => self.unknown_key(key, other, KUSTOMIZE_KEYS),
+            }
+        }
+    }
+
+    /// A tool's path as configured: relative to the configuration's folder when it has
+    /// a `/`, else a name looked up on `PATH`.
+    fn binary_path(&self, text: &str) -> PathBuf {
+        if text.contains('/') && !text.starts_with('/') {
+            self.root.join(text)
+        } else if text.contains('/') {
+            PathBuf::from(text)
+        } else {
+            crate::rendering::find_on_path(text).unwrap_or_else(|| PathBuf::from(text))
         }
     }
 

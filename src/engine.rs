@@ -57,6 +57,8 @@ pub struct Options {
     pub baseline: Option<PathBuf>,
     /// `--write-baseline`: the baseline this run writes (never read as a manifest).
     pub write_baseline: Option<PathBuf>,
+    /// helm and kustomize, for rendering charts and overlays (none by default).
+    pub tools: crate::rendering::Tools,
 }
 
 impl Options {
@@ -76,6 +78,7 @@ impl Options {
             config: Config::default(),
             baseline: None,
             write_baseline: None,
+            tools: crate::rendering::Tools::default(),
         }
     }
 }
@@ -142,7 +145,7 @@ impl Report {
 
 /// Walk and read every input. Unreadable inputs become entries of `errors`.
 pub fn read_inputs(inputs: &[Input], errors: &mut Vec<String>) -> Vec<LoadedFile> {
-    read_with_context(inputs, None, &Config::default(), &[], errors).0
+    read_with_context(inputs, None, &Config::default(), &[], &crate::rendering::Tools::default(), errors).0
 }
 
 /// Walk and read the inputs and, as context, the files under `context`. Returns the
@@ -152,6 +155,7 @@ fn read_with_context(
     context: Option<&Path>,
     config: &Config,
     own_files: &[PathBuf],
+    tools: &crate::rendering::Tools,
     errors: &mut Vec<String>,
 ) -> (Vec<LoadedFile>, Vec<bool>) {
     let mut entries = Vec::new();
@@ -201,13 +205,38 @@ fn read_with_context(
         !canonical.is_some_and(|c| own_canonical.contains(&c))
     });
     entries.sort_by(|a, b| a.name.cmp(&b.name));
+    // Charts and overlays render while the files are read and parsed.
+    let walked: Vec<crate::rendering::Walked<'_>> = entries
+        .iter()
+        .filter_map(|e| Some(crate::rendering::Walked { name: &e.name, path: e.path.as_deref()?, target: e.target }))
+        .collect();
+    let jobs = crate::rendering::plan(&walked, config, tools);
+    drop(walked);
+    std::thread::scope(|scope| {
+        let rendering = (!jobs.is_empty()).then(|| scope.spawn(|| crate::rendering::render_all(&jobs, tools)));
+        let (mut files, mut targets) = read_entries(entries, stdin_bytes.as_deref(), errors);
+        if let Some(handle) = rendering {
+            let outcomes = handle.join().unwrap_or_default();
+            crate::rendering::attach(&mut files, &mut targets, &jobs, outcomes, tools);
+        }
+        (files, targets)
+    })
+}
+
+/// Read and parse the entries, in parallel: the files (in entry order, ids their
+/// positions) and for each whether it is a target.
+fn read_entries(
+    entries: Vec<Entry>,
+    stdin_bytes: Option<&[u8]>,
+    errors: &mut Vec<String>,
+) -> (Vec<LoadedFile>, Vec<bool>) {
     let errors_mutex = Mutex::new(std::mem::take(errors));
     let read: Vec<(Entry, Vec<u8>)> = entries
         .into_par_iter()
         .with_max_len(8)
         .filter_map(|entry| {
             let bytes = match &entry.path {
-                None => stdin_bytes.clone().unwrap_or_default(),
+                None => stdin_bytes.map(<[u8]>::to_vec).unwrap_or_default(),
                 Some(path) => match read_limited(path) {
                     Ok(bytes) => bytes,
                     Err(e) => {
@@ -396,7 +425,8 @@ pub fn load_all(options: &Options) -> Loaded {
     let mut inputs = options.inputs.clone();
     inputs.extend(options.inject_config.iter().chain(&options.config.path).map(|p| Input::Path(p.clone())));
     let own: Vec<PathBuf> = options.baseline.iter().chain(&options.write_baseline).cloned().collect();
-    let (files, targets) = read_with_context(&inputs, context.as_deref(), &options.config, &own, &mut errors);
+    let (files, targets) =
+        read_with_context(&inputs, context.as_deref(), &options.config, &own, &options.tools, &mut errors);
     let find = |p: &PathBuf| {
         let want = std::fs::canonicalize(p).ok()?;
         files
@@ -513,6 +543,7 @@ pub fn check(options: &Options) -> Report {
         let judged = Judge::new(options, &loaded, &index);
         let mut diagnostics = judged.rules();
         diagnostics.extend(load_problems(options, &loaded));
+        crate::rendering::remap::remap(&mut diagnostics, &loaded.files);
         suppress_and_level(&mut diagnostics, options, &loaded, &index);
         let mut diagnostics = filter(diagnostics, &loaded, &index);
         if let Err(e) = baseline_stage(options, &mut diagnostics) {

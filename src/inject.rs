@@ -53,6 +53,8 @@ pub struct FileChange {
     pub workloads: Vec<WorkloadChange>,
     /// Workloads that should change but whose layout meshlint cannot rewrite.
     pub errors: Vec<String>,
+    /// Why a file was handed back unchanged, when that needs saying.
+    pub notes: Vec<String>,
 }
 
 impl FileChange {
@@ -61,6 +63,9 @@ impl FileChange {
         self.new_text != old
     }
 }
+
+/// Why a Helm or Go template named to `inject` or `uninject` comes back unchanged.
+pub const TEMPLATE_NOTE: &str = "left unchanged: the file is a Helm or Go template, and meshlint never rewrites templates or their rendered output; add the sidecar at the source (the chart's templates) or let Istio's webhook inject it at admission";
 
 /// How injection is done.
 #[derive(Debug, Clone)]
@@ -468,7 +473,7 @@ pub fn inject_file(
     let expect: Vec<bool> =
         workloads.iter().map(|w| w.decision.as_ref().is_some_and(|d| d.outcome != Outcome::NotInjected)).collect();
     verify(files, index, file, &new_text, |o, t| decide::already_injected(o, t).is_some(), &expect)?;
-    Ok(FileChange { new_text, workloads, errors })
+    Ok(FileChange { new_text, workloads, errors, notes: Vec::new() })
 }
 
 /// Re-parse a rewritten file: it must parse, hold the same objects, and each workload
@@ -745,7 +750,7 @@ pub fn uninject_file(files: &[LoadedFile], index: &Index<'_>, file: usize) -> Re
         t.containers().any(|c| c.get("name").and_then(|n| n.scalar()) == Some(decide::PROXY_CONTAINER))
     };
     verify(files, index, file, &new_text, has_proxy, &expect)?;
-    Ok(FileChange { new_text, workloads, errors: Vec::new() })
+    Ok(FileChange { new_text, workloads, errors: Vec::new(), notes: Vec::new() })
 }
 
 /// Whether every item of the pod spec's list `key` is one injection adds.
@@ -896,11 +901,21 @@ pub fn rewrite(
     overrides: ParamOverrides<'_>,
     sink: ResultSink<'_>,
 ) -> std::io::Result<Vec<String>> {
+    // Rewriting works on the files themselves, never on helm's or kustomize's output.
+    let mut options = options.clone();
+    options.tools.disabled = true;
+    let options = &options;
     let loaded = crate::engine::load_all(options);
     let files = &loaded.files;
     let model_options = crate::engine::model_options(options);
     let index = Index::build(files, &model_options);
     let found = crate::engine::inject_config(options, &loaded, &index);
+    let named = |file: &LoadedFile| {
+        options
+            .inputs
+            .iter()
+            .any(|i| matches!(i, crate::engine::Input::Path(p) if file.source.path.as_ref() == Some(p)))
+    };
     let settings = match direction {
         Direction::Inject(s) => {
             let mut s = (**s).clone();
@@ -917,6 +932,14 @@ pub fn rewrite(
         }
         let result = if let Some(problem) = file.problems.iter().find(|d| d.rule == "invalid-yaml") {
             Err(format!("{}; the file was left unchanged", problem.message))
+        } else if named(file) && file.problems.iter().any(|d| d.rule == "template-skipped") {
+            // A template named on its own is handed back unchanged, saying why.
+            Ok(FileChange {
+                new_text: file.source.text.clone(),
+                workloads: Vec::new(),
+                errors: Vec::new(),
+                notes: vec![TEMPLATE_NOTE.to_owned()],
+            })
         } else {
             match &settings {
                 Some(s) => inject_file(files, &index, i, &found.config, s),

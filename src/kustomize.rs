@@ -46,6 +46,136 @@ struct Kustomization<'a> {
     namespace: Option<&'a str>,
     /// Resolved entries of `resources`, `bases` and `components`.
     entries: Vec<PathBuf>,
+    /// Patch files, in the order kustomize applies them, with the target they name.
+    patches: Vec<(PathBuf, Option<Target>)>,
+    /// `kind: Component`: applied only through another kustomization's `components`.
+    component: bool,
+}
+
+/// The object a patch names with `target:` (kind and name, when given).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Target {
+    pub kind: Option<String>,
+    pub name: Option<String>,
+}
+
+/// A patch file of a kustomization tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Patch {
+    pub file: usize,
+    pub target: Option<Target>,
+}
+
+/// What one kustomization reaches: every file of its tree (kustomization files,
+/// resources, patches), its resource files, and its patches in the order kustomize
+/// applies them (a base's before its overlay's).
+#[derive(Debug, Clone, Default)]
+pub struct Tree {
+    pub files: Vec<usize>,
+    pub resources: Vec<usize>,
+    pub patches: Vec<Patch>,
+}
+
+/// The kustomization files that no other kustomization includes, by file index. A
+/// component is never one: kustomize builds it only inside another kustomization.
+#[must_use]
+pub fn roots(files: &[LoadedFile]) -> Vec<usize> {
+    let graph = Graph::new(files);
+    graph
+        .kustomizations
+        .iter()
+        .enumerate()
+        .filter(|(k, (_, kz))| !graph.is_base[*k] && !kz.component)
+        .map(|(_, (f, _))| *f)
+        .collect()
+}
+
+/// The tree of the kustomization in file `root`.
+#[must_use]
+pub fn tree(files: &[LoadedFile], root: usize) -> Tree {
+    let graph = Graph::new(files);
+    let mut out = Tree::default();
+    let Some(start) = graph.kustomizations.iter().position(|(f, _)| *f == root) else { return out };
+    walk(&graph, start, 0, &mut out);
+    out.files.sort_unstable();
+    out.files.dedup();
+    out
+}
+
+/// Depth first, children before the kustomization that includes them, so that patches
+/// come in the order they are applied.
+fn walk(graph: &Graph<'_>, k: usize, depth: usize, out: &mut Tree) {
+    if depth > graph.kustomizations.len() || out.files.contains(&graph.kustomizations[k].0) {
+        return;
+    }
+    out.files.push(graph.kustomizations[k].0);
+    for &child in &graph.includes[k] {
+        walk(graph, child, depth + 1, out);
+    }
+    for &file in &graph.resources[k] {
+        out.files.push(file);
+        out.resources.push(file);
+    }
+    for (path, target) in &graph.kustomizations[k].1.patches {
+        if let Some(&file) = graph.by_path.get(path) {
+            out.files.push(file);
+            out.patches.push(Patch { file, target: target.clone() });
+        }
+    }
+}
+
+/// The kustomizations of a run and what each includes.
+struct Graph<'a> {
+    /// (file index, kustomization), for every kustomization file that parses.
+    kustomizations: Vec<(usize, Kustomization<'a>)>,
+    /// Files by canonical path.
+    by_path: HashMap<PathBuf, usize>,
+    /// Kustomizations each includes (by position in `kustomizations`).
+    includes: Vec<Vec<usize>>,
+    /// Resource files each names.
+    resources: Vec<Vec<usize>>,
+    is_base: Vec<bool>,
+}
+
+impl<'a> Graph<'a> {
+    fn new(files: &'a [LoadedFile]) -> Self {
+        let kustomizations: Vec<(usize, Kustomization<'_>)> = files
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.source.path.as_deref().is_some_and(is_kustomization))
+            .filter_map(|(i, f)| Some((i, read(f)?)))
+            .collect();
+        let canonical = |p: &Path| std::fs::canonicalize(p).ok();
+        let by_path: HashMap<PathBuf, usize> =
+            files.iter().enumerate().filter_map(|(i, f)| Some((canonical(f.source.path.as_deref()?)?, i))).collect();
+        let by_dir: HashMap<PathBuf, usize> =
+            kustomizations.iter().enumerate().filter_map(|(k, (_, kz))| Some((canonical(&kz.dir)?, k))).collect();
+        let mut includes: Vec<Vec<usize>> = vec![Vec::new(); kustomizations.len()];
+        let mut resources: Vec<Vec<usize>> = vec![Vec::new(); kustomizations.len()];
+        let mut is_base = vec![false; kustomizations.len()];
+        for (k, (_, kz)) in kustomizations.iter().enumerate() {
+            for entry in &kz.entries {
+                let Some(path) = canonical(entry) else { continue };
+                if let Some(&child) = by_dir.get(&path) {
+                    includes[k].push(child);
+                    is_base[child] = true;
+                } else if let Some(&file) = by_path.get(&path) {
+                    resources[k].push(file);
+                }
+                // Anything else (a folder without a kustomization, a file not read)
+                // kustomize refuses or meshlint cannot place: nothing to do.
+            }
+        }
+        let mut kustomizations = kustomizations;
+        for (_, kz) in &mut kustomizations {
+            for (path, _) in &mut kz.patches {
+                if let Some(c) = canonical(path) {
+                    *path = c;
+                }
+            }
+        }
+        Self { kustomizations, by_path, includes, resources, is_base }
+    }
 }
 
 /// For each file, the namespaces kustomizations give its objects: `None` when no applied
@@ -55,49 +185,26 @@ struct Kustomization<'a> {
 #[must_use]
 pub fn namespaces(files: &[LoadedFile]) -> Vec<Option<Vec<Option<&str>>>> {
     let mut out = vec![None; files.len()];
-    let kustomizations: Vec<(usize, Kustomization<'_>)> = files
-        .iter()
-        .enumerate()
-        .filter(|(_, f)| f.source.path.as_deref().is_some_and(is_kustomization))
-        .filter_map(|(i, f)| Some((i, read(f)?)))
-        .collect();
+    if !files.iter().any(|f| f.source.path.as_deref().is_some_and(is_kustomization)) {
+        return out;
+    }
+    let graph = Graph::new(files);
+    let kustomizations = &graph.kustomizations;
     if kustomizations.iter().all(|(_, k)| k.namespace.is_none()) {
         return out;
     }
-    let canonical = |p: &Path| std::fs::canonicalize(p).ok();
-    let by_path: HashMap<PathBuf, usize> =
-        files.iter().enumerate().filter_map(|(i, f)| Some((canonical(f.source.path.as_deref()?)?, i))).collect();
-    let by_dir: HashMap<PathBuf, usize> =
-        kustomizations.iter().enumerate().filter_map(|(k, (_, kz))| Some((canonical(&kz.dir)?, k))).collect();
-    // What each kustomization includes: other kustomizations (by folder) and files.
-    let mut includes: Vec<Vec<usize>> = vec![Vec::new(); kustomizations.len()];
-    let mut resources: Vec<Vec<usize>> = vec![Vec::new(); kustomizations.len()];
-    let mut is_base = vec![false; kustomizations.len()];
-    for (k, (_, kz)) in kustomizations.iter().enumerate() {
-        for entry in &kz.entries {
-            let Some(path) = canonical(entry) else { continue };
-            if let Some(&child) = by_dir.get(&path) {
-                includes[k].push(child);
-                is_base[child] = true;
-            } else if let Some(&file) = by_path.get(&path) {
-                resources[k].push(file);
-            }
-            // Anything else (a folder without a kustomization, a file not read) kustomize
-            // refuses or meshlint cannot place: nothing to do.
-        }
-    }
     let mut reached: Vec<BTreeSet<Option<&str>>> = vec![BTreeSet::new(); files.len()];
-    for root in (0..kustomizations.len()).filter(|k| !is_base[*k]) {
+    for root in (0..kustomizations.len()).filter(|k| !graph.is_base[*k]) {
         let mut stack = vec![(root, kustomizations[root].1.namespace, 0usize)];
         while let Some((k, namespace, depth)) = stack.pop() {
             // A cycle is kustomize's error; stop walking it.
             if depth > kustomizations.len() {
                 continue;
             }
-            for &file in &resources[k] {
+            for &file in &graph.resources[k] {
                 reached[file].insert(namespace);
             }
-            for &child in &includes[k] {
+            for &child in &graph.includes[k] {
                 stack.push((child, namespace.or(kustomizations[child].1.namespace), depth + 1));
             }
         }
@@ -121,5 +228,21 @@ fn read(file: &LoadedFile) -> Option<Kustomization<'_>> {
         .filter(|e| !e.contains("://") && !e.starts_with("github.com/"))
         .map(|e| dir.join(e))
         .collect();
-    Some(Kustomization { dir, namespace, entries })
+    let target = |node: Option<NodeRef<'_>>| {
+        node.map(|t| Target {
+            kind: t.get("kind").and_then(|k| k.scalar()).map(str::to_owned),
+            name: t.get("name").and_then(|k| k.scalar()).map(str::to_owned),
+        })
+    };
+    let mut patches: Vec<(PathBuf, Option<Target>)> =
+        list("patchesStrategicMerge").map(|p| (dir.join(p), None)).collect();
+    for key in ["patchesJson6902", "patches"] {
+        for item in root.get(key).into_iter().flat_map(NodeRef::items) {
+            if let Some(path) = item.get("path").and_then(|p| p.scalar()) {
+                patches.push((dir.join(path), target(item.get("target"))));
+            }
+        }
+    }
+    let component = root.get("kind").and_then(|k| k.scalar()) == Some("Component");
+    Some(Kustomization { dir, namespace, entries, patches, component })
 }

@@ -24,6 +24,7 @@ pub mod load;
 pub mod model;
 pub mod paths;
 pub mod render;
+pub mod rendering;
 pub mod rules;
 pub mod source;
 pub mod suppress;

@@ -20,6 +20,11 @@ pub struct LoadedFile {
     pub bom: bool,
     /// Why the file was not read as manifests, when it was not.
     pub skipped: Option<Skipped>,
+    /// Output of `helm template` or `kustomize build`, not a file on disk.
+    pub rendered: Option<crate::rendering::Rendered>,
+    /// A file of a chart or overlay that was rendered: its objects are those of the
+    /// rendered output, and it is read only as the source findings point back to.
+    pub consumed: bool,
 }
 
 /// Why a file holds no manifests.
@@ -36,8 +41,15 @@ pub fn load(id: FileId, name: String, path: Option<std::path::PathBuf>, bytes: V
     let bom = bytes.starts_with(b"\xEF\xBB\xBF");
     let (text, early) = decode(id, bytes);
     let source = SourceFile::new(name, path, text);
-    let mut file =
-        LoadedFile { source, documents: Vec::new(), problems: early.into_iter().collect(), bom, skipped: None };
+    let mut file = LoadedFile {
+        source,
+        documents: Vec::new(),
+        problems: early.into_iter().collect(),
+        bom,
+        skipped: None,
+        rendered: None,
+        consumed: false,
+    };
     if !file.problems.is_empty() {
         return file;
     }

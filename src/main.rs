@@ -114,6 +114,17 @@ struct InputArgs {
     /// Override the injection policy.
     #[arg(long, value_enum)]
     policy: Option<Policy>,
+    /// The helm binary that renders charts (folders with `Chart.yaml`) [default: the
+    /// configuration's `helm:`, else `helm` on PATH].
+    #[arg(long, value_name = "PATH")]
+    helm: Option<PathBuf>,
+    /// The kustomize or kubectl binary that builds overlays [default: the configuration's
+    /// `kustomize: {binary}`, else `kustomize`, then `kubectl`, on PATH].
+    #[arg(long, value_name = "PATH")]
+    kustomize: Option<PathBuf>,
+    /// Read charts and kustomizations as plain files instead of rendering them.
+    #[arg(long)]
+    no_render: bool,
 }
 
 impl InputArgs {
@@ -127,10 +138,16 @@ impl InputArgs {
                 Some(found.strip_prefix(&cwd).map_or_else(|_| found.clone(), std::path::Path::to_path_buf))
             }),
         };
-        let config = match &config_path {
+        let mut config = match &config_path {
             Some(p) => Config::load(p).with_context(|| format!("{}", p.display()))?,
             None => Config::default(),
         };
+        let namespace = self.namespace.clone().or_else(|| config.namespace.clone()).unwrap_or_else(|| "default".into());
+        // A chart is released into the run's namespace unless configured otherwise.
+        if config.helm.defaults.namespace.is_none() {
+            config.helm.defaults.namespace = Some(namespace.clone());
+        }
+        let tools = self.tools(&config);
         let inputs = self
             .paths
             .iter()
@@ -143,7 +160,7 @@ impl InputArgs {
         };
         Ok(Options {
             inputs,
-            namespace: self.namespace.clone().or_else(|| config.namespace.clone()).unwrap_or_else(|| "default".into()),
+            namespace,
             profile: self.profile.or(config.profile),
             istio_version: match &self.istio_version {
                 Some(v) => Version::parse(v).with_context(|| format!("--istio-version {v}: expected X.Y"))?,
@@ -161,7 +178,25 @@ impl InputArgs {
             config,
             baseline: None,
             write_baseline: None,
+            tools,
         })
+    }
+
+    /// The rendering tools: the flag, else the configuration, else `PATH`.
+    fn tools(&self, config: &Config) -> meshlint::rendering::Tools {
+        use meshlint::rendering::{Kustomizer, Tools};
+        let on_path = Tools::from_path();
+        Tools {
+            helm: self.helm.clone().or_else(|| config.helm.binary.clone()).or(on_path.helm),
+            kustomize: self
+                .kustomize
+                .clone()
+                .or_else(|| config.kustomize_binary.clone())
+                .map(Kustomizer::from_path)
+                .or(on_path.kustomize),
+            disabled: self.no_render,
+            timeout: config.render_timeout.map(std::time::Duration::from_secs),
+        }
     }
 }
 

@@ -59,6 +59,9 @@ pub struct Object<'a> {
     pub effective_namespace: &'a str,
     /// A patch or fragment (kustomize patch, `$patch` directive), not a whole object.
     pub partial: bool,
+    /// The kustomize overlay whose build this object comes from: objects of two
+    /// overlays (two variants of one base, applied to different places) never meet.
+    pub variant: Option<usize>,
     /// `apiVersion` is missing (`api_version` is empty): a mistake `kubectl apply`
     /// rejects; the object is still checked.
     pub missing_api_version: bool,
@@ -120,8 +123,14 @@ impl<'a> Object<'a> {
 
     /// The identity that makes two definitions the same object.
     #[must_use]
-    pub fn identity(&self) -> (&'a str, &'a str, &'a str) {
-        (self.kind, self.effective_namespace, self.name.unwrap_or(""))
+    pub fn identity(&self) -> (&'a str, &'a str, &'a str, Option<usize>) {
+        (self.kind, self.effective_namespace, self.name.unwrap_or(""), self.variant)
+    }
+
+    /// Whether two objects can meet in one cluster: not from two different overlays.
+    #[must_use]
+    pub fn meets(&self, other: &Object<'_>) -> bool {
+        self.variant.is_none() || other.variant.is_none() || self.variant == other.variant
     }
 }
 
@@ -357,6 +366,11 @@ impl<'a> Index<'a> {
             .enumerate()
             .map(|(file_id, file)| {
                 let mut out = Found::default();
+                // A rendered chart's or overlay's own files: their objects are the
+                // rendered ones.
+                if file.consumed {
+                    return out;
+                }
                 let default_ns = options.default_namespace(file);
                 for (doc_id, doc) in file.documents.iter().enumerate() {
                     collect_objects(doc.root(), file_id, doc_id, default_ns, &mut out);
@@ -364,6 +378,11 @@ impl<'a> Index<'a> {
                 // Where kustomizations put the file's objects: one object per namespace.
                 if let Some(namespaces) = &kustomized[file_id] {
                     out.objects = out.objects.into_iter().flat_map(|o| place(o, namespaces, default_ns)).collect();
+                }
+                if let Some(r) = file.rendered.as_ref().filter(|r| r.tool == crate::rendering::Tool::Kustomize) {
+                    for o in &mut out.objects {
+                        o.variant = Some(r.rendering);
+                    }
                 }
                 out
             })
@@ -432,6 +451,7 @@ impl<'a> Index<'a> {
             .flatten()
             .copied()
             .filter(|s| self.selection.selectors[s].iter().all(|pair| labels.contains(pair)))
+            .filter(|&s| self.objects[s].meets(object))
             .filter(|&s| self.nearest_definition(s, object.file) == s)
             .collect();
         found.sort_unstable();
@@ -464,6 +484,7 @@ impl<'a> Index<'a> {
             .into_iter()
             .flatten()
             .copied()
+            .filter(|&w| self.objects[w].meets(object))
             .filter(|&w| {
                 let template = self.objects[w].template.expect("a workload");
                 pairs.iter().all(|&(k, v)| template.label(k) == Some(v))
@@ -702,6 +723,7 @@ fn object_of<'a>(node: NodeRef<'a>, file: FileId, doc: usize, default_ns: &'a st
         namespace,
         effective_namespace: namespace.unwrap_or(default_ns),
         partial: false,
+        variant: None,
         missing_api_version: api_version.is_empty(),
         template: PodTemplate::read(node, kind),
         annotations: metadata.and_then(|m| m.get("annotations")).filter(NodeRef::is_map),

@@ -92,7 +92,14 @@ fn sarif_uri(files: &[LoadedFile], file: FileId) -> String {
 fn sarif_location(files: &[LoadedFile], file: FileId, start: Position, end: Position) -> serde_json::Value {
     let region =
         json!({"startLine": start.line, "startColumn": start.column, "endLine": end.line, "endColumn": end.column});
-    json!({"physicalLocation": {"artifactLocation": {"uri": sarif_uri(files, file)}, "region": region}})
+    let mut location =
+        json!({"physicalLocation": {"artifactLocation": {"uri": sarif_uri(files, file)}, "region": region}});
+    if let Some(how) = rendered_how(files, file) {
+        // The region is a place in helm's or kustomize's output, not in the file.
+        location["properties"] = json!({"rendered": how});
+        location["message"] = json!({"text": format!("in the output of {}", how.trim_start_matches("rendered by "))});
+    }
+    location
 }
 
 /// Start and end positions of labels, computed together (see [`positions`]).
@@ -241,7 +248,14 @@ impl<'a> FileSet<'a> {
     fn new(files: &'a [LoadedFile]) -> Self {
         Self {
             files,
-            names: files.iter().map(|f| escape::text(&f.source.name)).collect(),
+            names: files
+                .iter()
+                .map(|f| match &f.rendered {
+                    // Output of helm or kustomize: its lines are not the template's.
+                    Some(_) => Cow::Owned(format!("{} (rendered)", escape::text(&f.source.name))),
+                    None => escape::text(&f.source.name),
+                })
+                .collect(),
             sources: files.iter().map(|_| OnceCell::new()).collect(),
         }
     }
@@ -612,6 +626,9 @@ struct JsonLabel<'a> {
     line: usize,
     column: usize,
     message: &'a str,
+    /// How the file was rendered, when the place is in helm's or kustomize's output.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rendered: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -629,6 +646,14 @@ struct JsonDiagnostic<'a> {
     help: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     istio_code: Option<&'a str>,
+    /// How the file was rendered, when the finding is in helm's or kustomize's output.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rendered: Option<&'a str>,
+}
+
+/// How a file was rendered, for the JSON and SARIF formats.
+fn rendered_how(files: &[LoadedFile], file: FileId) -> Option<&str> {
+    files[file].rendered.as_ref().map(|r| r.how.as_str())
 }
 
 fn json_diagnostic<'a>(files: &'a [LoadedFile], d: &'a Diagnostic) -> JsonDiagnostic<'a> {
@@ -654,11 +679,13 @@ fn json_diagnostic<'a>(files: &'a [LoadedFile], d: &'a Diagnostic) -> JsonDiagno
                     line: p.line,
                     column: p.column,
                     message: &l.message,
+                    rendered: rendered_how(files, l.file),
                 })
                 .collect()
         },
         help: d.help.as_deref(),
         istio_code: d.istio_code,
+        rendered: rendered_how(files, d.primary.file),
     }
 }
 
@@ -819,6 +846,9 @@ pub fn rewrite_summary(out: &mut dyn Write, name: &str, change: &crate::inject::
             (None, false) => "no sidecar to remove".to_owned(),
         };
         writeln!(out, "{}:{}: {} {}", escape::text(name), w.line, escape::text(&w.object), escape::text(&what))?;
+    }
+    for note in &change.notes {
+        writeln!(out, "meshlint: note: {}: {}", escape::text(name), escape::text(note))?;
     }
     Ok(())
 }

@@ -71,7 +71,14 @@ pub fn apply(
     let hits = suppressed(diagnostics, files, config, default_namespace, &mut all);
     let mut hit = hits.iter();
     diagnostics.retain(|_| !hit.next().copied().unwrap_or(false));
-    for s in all.iter().filter(|s| targets.get(s.file).copied().unwrap_or(false)) {
+    // A rendered file's comments are copies of its template's, and a chart's or
+    // overlay's own files hold suppressions matched at either place: neither reports an
+    // unused one, which could be a false alarm.
+    let reported = |s: &&Suppression| {
+        targets.get(s.file).copied().unwrap_or(false)
+            && files.get(s.file).is_none_or(|f| f.rendered.is_none() && !f.consumed)
+    };
+    for s in all.iter().filter(reported) {
         report_unused(s, diagnostics);
     }
 }
@@ -124,18 +131,24 @@ fn suppressed(
         }
     }
     ranges.sort_unstable();
-    let mut order: Vec<usize> = (0..diagnostics.len()).collect();
-    order.sort_by_key(|&i| (diagnostics[i].primary.file, diagnostics[i].primary.range.start));
+    // Each finding at its place and, when it was moved from rendered output to its
+    // source, at its rendered place too: a suppression at either covers it.
+    let mut order: Vec<(FileId, usize, usize)> = Vec::with_capacity(diagnostics.len());
+    for (i, d) in diagnostics.iter().enumerate() {
+        order.push((d.primary.file, d.primary.range.start, i));
+        for l in d.labels.iter().filter(|l| crate::rendering::remap::is_rendered_label(l)) {
+            order.push((l.file, l.range.start, i));
+        }
+    }
+    order.sort_unstable();
 
     let mut hits = vec![false; diagnostics.len()];
     let mut next_range = 0;
     // Ranges of the current file that start at or before the current finding.
     let mut open: Vec<(usize, usize)> = Vec::new();
     let mut open_file = None;
-    for i in order {
+    for (file, start, i) in order {
         let d = &diagnostics[i];
-        let file = d.primary.file;
-        let start = d.primary.range.start;
         if open_file != Some(file) {
             open.clear();
             open_file = Some(file);
@@ -163,7 +176,7 @@ fn suppressed(
                 hit |= mark_used(&mut all[s], d);
             }
         }
-        hits[i] = hit;
+        hits[i] |= hit;
     }
     hits
 }

@@ -2,6 +2,8 @@
 //! four fixed sections, and its examples are executed through the library: *Example*
 //! must trigger the rule and *Use instead* must not. No doc may exist without its rule.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -117,6 +119,14 @@ fn rules_reported_by_example(rule: &Rule, title: &str) -> Vec<&'static str> {
     if rule.name == "templates-only" {
         return rules_reported_in_folder(&text);
     }
+    // The rendering rules are about a chart: run their examples as a chart's template,
+    // with the real helm, except for the Example of `not-rendered` (no helm).
+    if rule.name == "not-rendered" {
+        return rules_reported_in_chart(&text, title != "Example");
+    }
+    if rule.name == "render-failed" {
+        return rules_reported_in_chart(&text, true);
+    }
     rules_reported(&text)
 }
 
@@ -128,6 +138,25 @@ fn rules_reported_in_folder(text: &str) -> Vec<&'static str> {
     std::fs::write(chart.join("deployment.yaml"), text).expect("write example");
     let mut options = Options::new(vec![Input::Path(chart)]);
     options.context = ContextMode::Off;
+    let report = engine::check(&options);
+    assert!(report.errors.is_empty(), "tool errors: {:?}", report.errors);
+    report.diagnostics.iter().map(|d| d.rule).collect()
+}
+
+/// Rule names reported for `text` as the one template of a chart (with `enabled: true`
+/// in its values), rendered with the helm that scripts/tools installs, or with none.
+fn rules_reported_in_chart(text: &str, with_helm: bool) -> Vec<&'static str> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let chart = dir.path().join("chart");
+    std::fs::create_dir_all(chart.join("templates")).expect("mkdir");
+    std::fs::write(chart.join("Chart.yaml"), "apiVersion: v2\nname: web\nversion: 0.1.0\n").expect("Chart.yaml");
+    std::fs::write(chart.join("values.yaml"), "enabled: true\n").expect("values.yaml");
+    std::fs::write(chart.join("templates/web.yaml"), text).expect("write example");
+    let mut options = Options::new(vec![Input::Path(chart)]);
+    options.context = ContextMode::Off;
+    if with_helm {
+        options.tools.helm = Some(common::tools().join("helm"));
+    }
     let report = engine::check(&options);
     assert!(report.errors.is_empty(), "tool errors: {:?}", report.errors);
     report.diagnostics.iter().map(|d| d.rule).collect()

@@ -6,8 +6,8 @@ use super::{Context, Sink};
 use crate::diag::Label;
 use crate::model::PodTemplate;
 
-/// (namespace, app, version) of a workload.
-type AppKey<'a> = (&'a str, &'a str, Option<&'a str>);
+/// (namespace, app, version, overlay) of a workload.
+type AppKey<'a> = (&'a str, &'a str, Option<&'a str>, Option<usize>);
 
 pub fn check(cx: &Context<'_>, sink: &mut Sink) {
     let mut groups: BTreeMap<AppKey<'_>, Vec<(usize, PodTemplate<'_>)>> = BTreeMap::new();
@@ -18,7 +18,8 @@ pub fn check(cx: &Context<'_>, sink: &mut Sink) {
         }
         let Some(template) = PodTemplate::of(object) else { continue };
         let Some(app) = template.label("app") else { continue };
-        let members = groups.entry((object.effective_namespace, app, template.label("version"))).or_default();
+        let members =
+            groups.entry((object.effective_namespace, app, template.label("version"), object.variant)).or_default();
         // Definitions of one object in several files are one workload, not two.
         if !members.iter().any(|(m, _)| cx.index.objects[*m].identity() == object.identity()) {
             members.push((i, template));
@@ -26,7 +27,7 @@ pub fn check(cx: &Context<'_>, sink: &mut Sink) {
     }
     let mut found: Vec<_> = groups.into_iter().filter(|(_, members)| members.len() > 1).collect();
     found.sort_by_key(|(_, members)| members[0].0);
-    for ((namespace, app, version), members) in found {
+    for ((namespace, app, version, _), members) in found {
         let (first, first_template) = members[0];
         let object = &cx.index.objects[first];
         let app_span = |t: &PodTemplate<'_>| t.labels().and_then(|l| l.get("app")).map(|n| n.span());

@@ -94,6 +94,20 @@ pub static RULES: &[Rule] = &[
         check: None,
     },
     Rule {
+        name: "not-rendered",
+        severity: Severity::Warning,
+        summary: "a Helm chart that was not checked because no `helm` was found to render it",
+        doc: doc!("not-rendered"),
+        check: None,
+    },
+    Rule {
+        name: "render-failed",
+        severity: Severity::Error,
+        summary: "a Helm chart or kustomize overlay whose rendering failed, with the tool's message",
+        doc: doc!("render-failed"),
+        check: None,
+    },
+    Rule {
         name: "unnamed-service-port",
         severity: Severity::Warning,
         summary: "a TCP Service port without a name: plain TCP for Istio 0.2, protocol sniffing for modern Istio",

@@ -22,12 +22,31 @@ pub fn shared() -> PathBuf {
 /// The meshlint binary, without colour, run in `dir`. meshlint reads the enclosing git
 /// repository as context; the fixtures live inside this repository, so git's own
 /// `GIT_CEILING_DIRECTORIES` keeps the search below the crate root: a fixture tree is
-/// judged alone, as it would be in a repository of its own.
+/// judged alone, as it would be in a repository of its own. `PATH` is empty, so that
+/// no helm or kubectl of the machine renders anything: the rendering tests name theirs
+/// (`tools()`).
 #[must_use]
 pub fn meshlint_in(dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_meshlint"));
-    cmd.current_dir(dir).env("NO_COLOR", "1").env("GIT_CEILING_DIRECTORIES", root()).env_remove("RAYON_NUM_THREADS");
+    cmd.current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("GIT_CEILING_DIRECTORIES", root())
+        .env("PATH", "")
+        .env_remove("RAYON_NUM_THREADS");
     cmd
+}
+
+/// The folder holding the real `helm` and `kubectl` that `scripts/tools` installs under
+/// `target/tools/bin` (the test command runs it first).
+#[must_use]
+pub fn tools() -> PathBuf {
+    let bin = root().join("target/tools/bin");
+    assert!(
+        bin.join("helm").is_file() && bin.join("kubectl").is_file(),
+        "{} lacks helm and kubectl: run scripts/tools (scripts/test does)",
+        bin.display()
+    );
+    bin
 }
 
 /// The meshlint binary run at the crate root.
