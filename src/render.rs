@@ -92,14 +92,16 @@ fn sarif_uri(files: &[LoadedFile], file: FileId) -> String {
 fn sarif_location(files: &[LoadedFile], file: FileId, start: Position, end: Position) -> serde_json::Value {
     let region =
         json!({"startLine": start.line, "startColumn": start.column, "endLine": end.line, "endColumn": end.column});
-    let mut location =
-        json!({"physicalLocation": {"artifactLocation": {"uri": sarif_uri(files, file)}, "region": region}});
-    if let Some(how) = rendered_how(files, file) {
-        // The region is a place in helm's or kustomize's output, not in the file.
-        location["properties"] = json!({"rendered": how});
-        location["message"] = json!({"text": format!("in the output of {}", how.trim_start_matches("rendered by "))});
+    match rendered_how(files, file) {
+        // A place in helm's or kustomize's output: no region of the file, which would
+        // point at the wrong lines; the rendered place is said in words.
+        Some(how) => json!({
+            "physicalLocation": {"artifactLocation": {"uri": sarif_uri(files, file)}},
+            "message": {"text": format!("line {}, column {} as {how}", start.line, start.column)},
+            "properties": {"rendered": how, "region": region},
+        }),
+        None => json!({"physicalLocation": {"artifactLocation": {"uri": sarif_uri(files, file)}, "region": region}}),
     }
-    location
 }
 
 /// Start and end positions of labels, computed together (see [`positions`]).
@@ -219,6 +221,18 @@ fn github(out: &mut dyn Write, report: &Report) -> io::Result<()> {
         let mut message = escape::text(&d.message).into_owned();
         if let Some(help) = &d.help {
             message = format!("{message}\nhelp: {}", escape::text(help));
+        }
+        if let Some(how) = rendered_how(&report.files, d.primary.file) {
+            // No line of the file: the place is in helm's or kustomize's output.
+            let message = format!("{message}\n(at line {}, column {}; {how})", start.line, start.column);
+            writeln!(
+                out,
+                "::{command} file={},title={}::{}",
+                escape::github(&escape::text(name), true),
+                escape::github(&format!("meshlint {}", d.rule), true),
+                escape::github(&message, false)
+            )?;
+            continue;
         }
         writeln!(
             out,
@@ -606,9 +620,10 @@ fn concise(out: &mut dyn Write, report: &Report) -> io::Result<()> {
     for d in &report.diagnostics {
         let (pos, name) = position(&report.files, &d.primary, false);
         let code = d.istio_code.map(|c| format!(" ({c})")).unwrap_or_default();
+        let rendered = if report.files[d.primary.file].rendered.is_some() { " (rendered)" } else { "" };
         writeln!(
             out,
-            "{}:{}:{}: {}[{}] {}{code}",
+            "{}{rendered}:{}:{}: {}[{}] {}{code}",
             escape::text(name),
             pos.line,
             pos.column,

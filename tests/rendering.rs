@@ -137,9 +137,12 @@ fn cross_file_rules_see_the_chart_and_the_plain_manifests_together() {
     let d = multiple[0];
     assert_eq!(d.path, "charts/shop/templates/web.yaml", "{d:#?}");
     assert!(d.message.contains("storefront") && d.message.contains("release-name-web"), "{d:#?}");
-    // The chart's worker has no Service: reported at the template that makes it.
+    // The chart's worker has no Service: reported at the helper's `include` that writes
+    // its pod labels (the block at that depth).
     let without = found.iter().find(|d| d.rule == "pod-without-service").expect("worker without a Service");
-    assert_eq!(without.path, "charts/shop/templates/worker.yaml", "{without:#?}");
+    let worker = "charts/shop/templates/worker.yaml";
+    let (include, column) = line_of(&dir, worker, "{{- include \"shop.labels\"");
+    assert_eq!((without.path.as_str(), without.line, without.column), (worker, include, column), "{without:#?}");
     assert!(without.message.contains("release-name-worker"), "{without:#?}");
     // The disabled cache template renders nothing, so nothing is said of it.
     assert!(found.iter().all(|d| !d.message.contains("cache")), "{found:#?}");
@@ -334,4 +337,80 @@ fn on_a_real_repository_components_are_never_built_alone() {
     assert!(failed[0].message.contains("allow-egress-googleapis.yaml"), "{:#?}", failed[0]);
     // The overlays that render put their findings back at the base's files.
     assert!(found.iter().any(|d| d.path.starts_with("kustomize/base/")), "{found:#?}");
+}
+
+#[test]
+fn a_rendering_that_hangs_is_stopped_at_the_time_limit() {
+    // The real helm cannot be made to hang on demand: this one program stands in for a
+    // helm that never answers (a plugin waiting on the network, say). What is tested is
+    // meshlint's own limit, from `render-timeout`.
+    use std::os::unix::fs::PermissionsExt as _;
+    let tmp = copy_of("shop");
+    let hang = tmp.path().join("hanging-helm");
+    std::fs::write(&hang, "#!/bin/sh\nexec /bin/sleep 30\n").expect("write");
+    std::fs::set_permissions(&hang, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    std::fs::write(tmp.path().join(".meshlint.yaml"), "profile: istio-0.2\nrender-timeout: 1\n").expect("config");
+    let started = std::time::Instant::now();
+    let (status, found, _) = check(tmp.path(), false, &["--helm", hang.to_str().expect("UTF-8"), "."]);
+    assert!(started.elapsed() < std::time::Duration::from_secs(25), "the hanging helm was waited for");
+    assert_eq!(status, 1, "{found:#?}");
+    let failed = found.iter().find(|d| d.rule == "render-failed").expect("render-failed");
+    assert!(failed.message.contains("stopped after 1 s"), "{failed:#?}");
+    // The plain manifest beside the chart is still checked.
+    assert!(found.iter().any(|d| d.path == "k8s/frontend.yaml") || found.len() == 1, "{found:#?}");
+}
+
+#[test]
+fn configuration_mistakes_in_the_rendering_keys_have_positions() {
+    let tmp = copy_of("shop");
+    std::fs::write(
+        tmp.path().join(".meshlint.yaml"),
+        "profile: istio-0.2\nhelm:\n  relase: shop\n  values: values-prod.yaml\nkustomize: {overlays: prod}\nrender-timeout: soon\n",
+    )
+    .expect("config");
+    let (_, found, _) = check(tmp.path(), true, &["."]);
+    let mistakes: Vec<(usize, &str)> =
+        found.iter().filter(|d| d.rule == "invalid-config").map(|d| (d.line, d.message.as_str())).collect();
+    assert_eq!(mistakes.len(), 4, "{mistakes:#?}");
+    assert!(mistakes[0].1.contains("unknown key `relase`"), "{mistakes:#?}");
+    assert_eq!(mistakes.iter().map(|m| m.0).collect::<Vec<_>>(), [3, 4, 5, 6], "{mistakes:#?}");
+}
+
+#[test]
+fn a_finding_only_the_overlay_makes_stays_in_its_output_marked_in_every_format() {
+    // `commonAnnotations` writes the annotation on every object: no resource or patch
+    // has it, so the finding stays in the overlay's output.
+    let tmp = copy_of("kustomize");
+    edit(
+        &tmp.path().join("overlays/staging/kustomization.yaml"),
+        "namespace: staging\n",
+        "namespace: staging\ncommonAnnotations:\n  sidecar.istio.io/inject: \"yes\"\n",
+    );
+    let (_, found, value) = check(tmp.path(), true, &["--profile", "istio-0.2", "."]);
+    let d = found.iter().find(|d| d.rule == "inject-annotation-value").expect("the annotation's finding");
+    assert_eq!(d.path, "overlays/staging", "{d:#?}");
+    let json = value["diagnostics"].as_array().expect("array").iter().find(|j| j["rule"] == "inject-annotation-value");
+    assert_eq!(json.expect("json")["rendered"], "rendered by kubectl kustomize");
+
+    let concise = stdout(&run(tmp.path(), true, &["check", "--format", "concise", "--profile", "istio-0.2", "."]));
+    let line = concise.lines().find(|l| l.contains("inject-annotation-value")).expect("concise line");
+    assert!(line.starts_with(&format!("overlays/staging (rendered):{}:{}:", d.line, d.column)), "{line}");
+
+    let github = stdout(&run(tmp.path(), true, &["check", "--format", "github", "--profile", "istio-0.2", "."]));
+    let line = github.lines().find(|l| l.contains("inject-annotation-value")).expect("github line");
+    assert!(line.starts_with("::warning file=overlays/staging,title="), "no line of the folder: {line}");
+    assert!(
+        line.contains(&format!("at line {}, column {}; rendered by kubectl kustomize", d.line, d.column)),
+        "{line}"
+    );
+
+    let sarif: Value = serde_json::from_slice(
+        &run(tmp.path(), true, &["check", "--format", "sarif", "--profile", "istio-0.2", "."]).stdout,
+    )
+    .expect("SARIF");
+    let results = sarif["runs"][0]["results"].as_array().expect("results");
+    let result = results.iter().find(|r| r["ruleId"] == "inject-annotation-value").expect("result");
+    let location = &result["locations"][0];
+    assert!(location["physicalLocation"].get("region").is_none(), "{location:#}");
+    assert_eq!(location["properties"]["rendered"], "rendered by kubectl kustomize", "{location:#}");
 }

@@ -98,9 +98,10 @@ fn in_template(rendered: &LoadedFile, template: &LoadedFile, range: Range<usize>
     let column = range.start - r.line_starts()[line];
     // The same text, literally.
     let literal: Vec<usize> = lines.iter().copied().filter(|&l| t.line_text(l).trim() == trimmed).collect();
-    if !literal.is_empty() {
-        let k = before.iter().filter(|b| **b == trimmed).count();
-        let target = *literal.get(k)?;
+    let k = before.iter().filter(|b| **b == trimmed).count();
+    // The k-th such line of the rendered document is the template's k-th; a line the
+    // template has fewer of came from elsewhere (an `include`).
+    if let Some(&target) = literal.get(k) {
         let tline = t.line_text(target);
         let tindent = tline.len() - tline.trim_start().len();
         let offset = column.saturating_sub(indent);
@@ -120,13 +121,32 @@ fn in_template(rendered: &LoadedFile, template: &LoadedFile, range: Range<usize>
         })
         .collect();
     if matching.is_empty() {
-        return None;
+        return block_expression(t, &lines, indent);
     }
     let k = before.iter().filter(|b| matches_pattern(t.line_text(matching[0].0).trim(), b).is_some()).count();
     let (target, exprs) = matching.get(k)?;
     let start = t.line_starts()[*target];
     let expr = exprs.first()?;
     Some(start + expr.start..start + expr.end)
+}
+
+/// A line made by an expression that writes a block (`{{- include "shop.labels" . |
+/// nindent 8 }}`, `{{ toYaml .Values.x | indent 8 }}`): the one expression-only line
+/// among `lines` that indents its output as deep as the rendered line, when there is
+/// exactly one.
+fn block_expression(t: &crate::source::SourceFile, lines: &[usize], indent: usize) -> Option<Range<usize>> {
+    let mut found = lines.iter().copied().filter_map(|l| {
+        let text = t.line_text(l);
+        let trimmed = text.trim();
+        let whole = trimmed.starts_with("{{") && trimmed.ends_with("}}") && trimmed.matches("{{").count() == 1;
+        let depth = trimmed.split_whitespace().collect::<Vec<_>>().windows(2).find_map(|w| {
+            (w[0] == "nindent" || w[0] == "indent").then(|| w[1].trim_end_matches('}').parse::<usize>().ok())?
+        });
+        let lead = text.len() - text.trim_start().len();
+        (whole && depth == Some(indent)).then(|| t.line_starts()[l] + lead..t.line_starts()[l] + lead + trimmed.len())
+    });
+    let first = found.next()?;
+    found.next().is_none().then_some(first)
 }
 
 /// The template's lines that can make an object of `kind`: the `---`-separated parts
@@ -390,4 +410,26 @@ fn in_json_patch(
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_template_line_matches_what_its_expressions_render() {
+        let line = "- name: {{ .Values.port.name }}";
+        assert_eq!(matches_pattern(line, "- name: web"), Some(vec![8..31]));
+        assert_eq!(
+            matches_pattern("image: {{ .Values.repo }}:{{ .Values.tag }}", "image: shop:1.0"),
+            Some(vec![7..25, 26..43])
+        );
+        // The literal parts must be there, in order.
+        assert_eq!(matches_pattern(line, "- port: web"), None);
+        assert_eq!(matches_pattern("name: {{ .x }}-web", "name: shop-api"), None);
+        // A line that is only an expression could be anything: no match.
+        assert_eq!(matches_pattern("{{- include \"labels\" . | nindent 4 }}", "app: web"), None);
+        // No expression: not a pattern.
+        assert_eq!(matches_pattern("name: web", "name: web"), None);
+    }
 }
