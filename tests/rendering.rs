@@ -414,3 +414,32 @@ fn a_finding_only_the_overlay_makes_stays_in_its_output_marked_in_every_format()
     assert!(location["physicalLocation"].get("region").is_none(), "{location:#}");
     assert_eq!(location["properties"]["rendered"], "rendered by kubectl kustomize", "{location:#}");
 }
+
+#[test]
+fn a_dependency_missing_from_charts_is_helms_error_with_the_offline_fix() {
+    let tmp = copy_of("shop");
+    let chart = tmp.path().join("charts/shop/Chart.yaml");
+    let text = std::fs::read_to_string(&chart).expect("read");
+    std::fs::write(
+        &chart,
+        format!(
+            "{text}dependencies:\n  - name: redis\n    version: 1.0.0\n    repository: https://charts.example.com\n"
+        ),
+    )
+    .expect("write");
+    let (_, found, _) = check(tmp.path(), true, &["--profile", "istio-0.2", "."]);
+    let failed = found.iter().find(|d| d.rule == "render-failed").expect("render-failed");
+    assert!(failed.message.contains("redis"), "{failed:#?}");
+    assert!(failed.help.as_deref().is_some_and(|h| h.contains("helm dependency build charts/shop")), "{failed:#?}");
+}
+
+#[test]
+fn only_the_configured_overlays_are_built() {
+    let tmp = copy_of("kustomize");
+    std::fs::write(tmp.path().join(".meshlint.yaml"), "profile: istio-0.2\nkustomize: [overlays/prod]\n")
+        .expect("config");
+    let (_, found, _) = check(tmp.path(), true, &["."]);
+    let paths: Vec<&str> = found.iter().map(|d| d.path.as_str()).collect();
+    assert!(paths.contains(&"base/service.yaml") && paths.contains(&"overlays/prod/inject.yaml"), "{found:#?}");
+    assert!(paths.iter().all(|p| !p.starts_with("overlays/staging")), "staging was built: {found:#?}");
+}
