@@ -59,6 +59,18 @@ pub struct Options {
     pub write_baseline: Option<PathBuf>,
     /// helm and kustomize, for rendering charts and overlays (none by default).
     pub tools: crate::rendering::Tools,
+    /// The context cache of pre-commit mode (off by default; `check` turns it on).
+    pub cache: CacheMode,
+}
+
+/// Whether and where the context cache is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CacheMode {
+    Off,
+    /// `.meshlint_cache/` at the root of the context (the repository).
+    Auto,
+    /// This folder (`--cache-dir`).
+    Dir(PathBuf),
 }
 
 impl Options {
@@ -79,6 +91,7 @@ impl Options {
             baseline: None,
             write_baseline: None,
             tools: crate::rendering::Tools::default(),
+            cache: CacheMode::Off,
         }
     }
 }
@@ -102,6 +115,8 @@ struct Entry {
     path: Option<PathBuf>,
     /// Named by the user (directly or through a directory), not only context.
     target: bool,
+    /// Size and modification time, when `dedup` looked (for the context cache).
+    stamp: Option<crate::cache::Stamp>,
 }
 
 /// Everything a run found.
@@ -145,7 +160,16 @@ impl Report {
 
 /// Walk and read every input. Unreadable inputs become entries of `errors`.
 pub fn read_inputs(inputs: &[Input], errors: &mut Vec<String>) -> Vec<LoadedFile> {
-    read_with_context(inputs, None, &Config::default(), &[], &crate::rendering::Tools::default(), errors).0
+    let reading = Reading { config: &Config::default(), tools: &crate::rendering::Tools::default(), cache: None };
+    read_with_context(inputs, None, &reading, &[], errors).0
+}
+
+/// How files are read: the configuration (excludes, rendering settings), the rendering
+/// tools, and the context cache with the model options it places objects with.
+struct Reading<'a> {
+    config: &'a Config,
+    tools: &'a crate::rendering::Tools,
+    cache: Option<(&'a crate::cache::Setup, &'a ModelOptions)>,
 }
 
 /// Walk and read the inputs and, as context, the files under `context`. Returns the
@@ -153,11 +177,11 @@ pub fn read_inputs(inputs: &[Input], errors: &mut Vec<String>) -> Vec<LoadedFile
 fn read_with_context(
     inputs: &[Input],
     context: Option<&Path>,
-    config: &Config,
+    reading: &Reading<'_>,
     own_files: &[PathBuf],
-    tools: &crate::rendering::Tools,
     errors: &mut Vec<String>,
-) -> (Vec<LoadedFile>, Vec<bool>) {
+) -> (Vec<LoadedFile>, Vec<bool>, Option<CacheState>) {
+    let (config, tools) = (reading.config, reading.tools);
     let mut entries = Vec::new();
     let mut stdin_bytes = None;
     for input in inputs {
@@ -168,7 +192,7 @@ fn read_with_context(
                     Ok(_) => stdin_bytes = Some(bytes),
                     Err(e) => errors.push(format!("{name}: cannot read standard input: {e}")),
                 }
-                entries.push(Entry { name: name.clone(), path: None, target: true });
+                entries.push(Entry { name: name.clone(), path: None, target: true, stamp: None });
             }
             Input::Path(path) => collect_path(path, &mut entries, errors),
         }
@@ -212,14 +236,23 @@ fn read_with_context(
         .collect();
     let jobs = crate::rendering::plan(&walked, config, tools);
     drop(walked);
+    // The cache serves runs that read context files, when no chart or overlay with a
+    // named file in it is rendered (its files are then all read).
+    let cache = reading.cache.filter(|_| entries.iter().any(|e| !e.target) && jobs.iter().all(|j| !j.target));
     std::thread::scope(|scope| {
         let rendering = (!jobs.is_empty()).then(|| scope.spawn(|| crate::rendering::render_all(&jobs, tools)));
-        let (mut files, mut targets) = read_entries(entries, stdin_bytes.as_deref(), errors);
+        let (mut files, mut targets, state) = if let Some((setup, model)) = cache {
+            let (f, t, s) = read_cached(entries, stdin_bytes.as_deref(), errors, setup, model);
+            (f, t, Some(s))
+        } else {
+            let (f, t) = read_entries(entries, stdin_bytes.as_deref(), errors);
+            (f, t, None)
+        };
         if let Some(handle) = rendering {
             let outcomes = handle.join().unwrap_or_default();
             crate::rendering::attach(&mut files, &mut targets, &jobs, outcomes, tools);
         }
-        (files, targets)
+        (files, targets, state)
     })
 }
 
@@ -230,31 +263,49 @@ fn read_entries(
     stdin_bytes: Option<&[u8]>,
     errors: &mut Vec<String>,
 ) -> (Vec<LoadedFile>, Vec<bool>) {
+    let read: Vec<(Entry, Vec<u8>)> =
+        read_bytes(entries, stdin_bytes, errors).into_iter().filter_map(|(e, b)| Some((e, b?))).collect();
+    // Ids are positions among the files actually read.
+    let targets = read.iter().map(|(e, _)| e.target).collect();
+    let jobs: Vec<(usize, Entry, Vec<u8>)> = read.into_iter().enumerate().map(|(id, (e, b))| (id, e, b)).collect();
+    let files = parse_jobs(jobs).into_iter().map(|(_, f)| f).collect();
+    (files, targets)
+}
+
+/// Read the entries' bytes in parallel, in order; an entry that cannot be read is an
+/// error, and has no bytes.
+fn read_bytes(
+    entries: Vec<Entry>,
+    stdin_bytes: Option<&[u8]>,
+    errors: &mut Vec<String>,
+) -> Vec<(Entry, Option<Vec<u8>>)> {
     let errors_mutex = Mutex::new(std::mem::take(errors));
-    let read: Vec<(Entry, Vec<u8>)> = entries
+    let read: Vec<(Entry, Option<Vec<u8>>)> = entries
         .into_par_iter()
         .with_max_len(8)
-        .filter_map(|entry| {
+        .map(|entry| {
             let bytes = match &entry.path {
-                None => stdin_bytes.map(<[u8]>::to_vec).unwrap_or_default(),
+                None => Some(stdin_bytes.map(<[u8]>::to_vec).unwrap_or_default()),
                 Some(path) => match read_limited(path) {
-                    Ok(bytes) => bytes,
+                    Ok(bytes) => Some(bytes),
                     Err(e) => {
                         errors_mutex.lock().expect("poisoned").push(format!("{}: {e}", entry.name));
-                        return None;
+                        None
                     }
                 },
             };
-            Some((entry, bytes))
+            (entry, bytes)
         })
         .collect();
     *errors = errors_mutex.into_inner().expect("poisoned");
     errors.sort();
-    // Ids are positions among the files actually read.
-    let targets = read.iter().map(|(e, _)| e.target).collect();
+    read
+}
+
+/// Parse files with their ids, in parallel, returned in id order.
+fn parse_jobs(mut jobs: Vec<(usize, Entry, Vec<u8>)>) -> Vec<(usize, LoadedFile)> {
     // One task per file, largest first: a few large files (CRDs) must not end up on one
     // thread at the end of the run. Ids stay the files' positions in name order.
-    let mut jobs: Vec<(usize, Entry, Vec<u8>)> = read.into_iter().enumerate().map(|(id, (e, b))| (id, e, b)).collect();
     jobs.sort_by_key(|(id, _, bytes)| (std::cmp::Reverse(bytes.len()), *id));
     let mut loaded: Vec<(usize, LoadedFile)> = jobs
         .into_par_iter()
@@ -262,8 +313,139 @@ fn read_entries(
         .map(|(id, entry, bytes)| (id, load::load(id, entry.name, entry.path, bytes)))
         .collect();
     loaded.sort_unstable_by_key(|(id, _)| *id);
-    let files = loaded.into_iter().map(|(_, f)| f).collect();
-    (files, targets)
+    loaded
+}
+
+/// What a run with the context cache read from it, for writing it back.
+pub struct CacheState {
+    pub setup: crate::cache::Setup,
+    pub store: crate::cache::Store,
+    /// Each file's stamp, by id (none for stdin and rendered output).
+    pub stamps: Vec<Option<crate::cache::Stamp>>,
+}
+
+/// An entry of a cached read: read now, or a stub that the cache stands for.
+enum Slot {
+    Read(Entry, Vec<u8>),
+    Stub(Entry, crate::cache::Entry),
+}
+
+/// Read the entries using the context cache: the named files, the global ones and those
+/// the cache does not hold as they are now are parsed, then the cached files that bear
+/// on the named objects (what relates to them, and what relates to that); the rest are
+/// stubs that only count. Cold (everything parsed) when a global file changed, went or
+/// came.
+fn read_cached(
+    entries: Vec<Entry>,
+    stdin_bytes: Option<&[u8]>,
+    errors: &mut Vec<String>,
+    setup: &crate::cache::Setup,
+    model_options: &ModelOptions,
+) -> (Vec<LoadedFile>, Vec<bool>, CacheState) {
+    let stamps: Vec<Option<crate::cache::Stamp>> =
+        entries.par_iter().map(|e| e.stamp.or_else(|| e.path.as_deref().and_then(crate::cache::stamp))).collect();
+    let mut store = setup.open();
+    let warm = !store.is_empty() && {
+        let current: HashMap<&str, Option<crate::cache::Stamp>> =
+            entries.iter().zip(&stamps).map(|(e, s)| (e.name.as_str(), *s)).collect();
+        store.globals_unchanged(&current)
+    };
+    // The entries of the files that stay stubs move out of the store (and back when it
+    // is written).
+    let mut to_read: Vec<(usize, Entry)> = Vec::new();
+    let mut slots: Vec<(usize, Slot)> = Vec::new();
+    for (i, e) in entries.into_iter().enumerate() {
+        let cached = (warm && !e.target && e.path.is_some()).then(|| store.take_fresh(&e.name, stamps[i])).flatten();
+        match cached {
+            Some(c) => slots.push((i, Slot::Stub(e, c))),
+            None => to_read.push((i, e)),
+        }
+    }
+    let (positions, to_read): (Vec<usize>, Vec<Entry>) = to_read.into_iter().unzip();
+    let read = read_bytes(to_read, stdin_bytes, errors);
+    slots.extend(positions.into_iter().zip(read).filter_map(|(i, (e, b))| Some((i, Slot::Read(e, b?)))));
+    slots.sort_unstable_by_key(|(i, _)| *i);
+    // Ids are positions among the files kept.
+    let kept_stamps: Vec<Option<crate::cache::Stamp>> = slots.iter().map(|(i, _)| stamps[*i]).collect();
+    let mut targets = Vec::with_capacity(slots.len());
+    let mut files: Vec<Option<LoadedFile>> = Vec::with_capacity(slots.len());
+    let mut jobs = Vec::new();
+    let mut stubs: Vec<(usize, Entry)> = Vec::new();
+    for (id, (_, slot)) in slots.into_iter().enumerate() {
+        match slot {
+            Slot::Read(e, bytes) => {
+                targets.push(e.target);
+                jobs.push((id, e, bytes));
+                files.push(None);
+            }
+            Slot::Stub(e, summary) => {
+                targets.push(e.target);
+                files.push(Some(LoadedFile::stub(e.name.clone(), e.path.clone(), summary)));
+                stubs.push((id, e));
+            }
+        }
+    }
+    let fresh: Vec<usize> = jobs.iter().map(|(id, _, _)| *id).collect();
+    for (id, f) in parse_jobs(jobs) {
+        files[id] = Some(f);
+    }
+    let mut files: Vec<LoadedFile> = files.into_iter().map(|f| f.expect("every file loaded")).collect();
+    let wanted = if warm {
+        relevant_stubs(&files, &targets, &fresh, &store.global_names(), &mut stubs, model_options)
+    } else {
+        stubs
+    };
+    // A context file that went unreadable since it was cached stays a stub.
+    let mut ignored = Vec::new();
+    let (ids, wanted): (Vec<usize>, Vec<Entry>) = wanted.into_iter().unzip();
+    let read = read_bytes(wanted, None, &mut ignored);
+    let jobs = ids.into_iter().zip(read).filter_map(|(id, (e, b))| Some((id, e, b?))).collect();
+    for (id, f) in parse_jobs(jobs) {
+        files[id] = f;
+    }
+    (files, targets, CacheState { setup: setup.clone(), store, stamps: kept_stamps })
+}
+
+/// The stubs to read after all (taken out of `stubs`): every one when a file read now
+/// is global and the cache did not know it as such (a new or changed kustomization,
+/// Namespace, Istio configuration; named or not), else those that relate to a named object, and those that relate to
+/// them or to a context file read now.
+fn relevant_stubs(
+    files: &[LoadedFile],
+    targets: &[bool],
+    fresh: &[usize],
+    known_globals: &HashSet<String>,
+    stubs: &mut Vec<(usize, Entry)>,
+    model_options: &ModelOptions,
+) -> Vec<(usize, Entry)> {
+    let index = Index::build(files, model_options);
+    let mut global = vec![false; files.len()];
+    for o in index.objects.iter().filter(|o| crate::cache::is_global_object(o)) {
+        global[o.file] = true;
+    }
+    let new_global = fresh.iter().any(|&i| {
+        let kustomization = files[i].source.path.as_deref().is_some_and(crate::kustomize::is_kustomization);
+        (global[i] || kustomization) && !known_globals.contains(files[i].source.name.as_str())
+    });
+    if new_global {
+        return std::mem::take(stubs);
+    }
+    let summary = |id: usize| files[id].summary.as_deref().expect("a stub has its entry");
+    let named = crate::cache::Wanted::of(&index, targets);
+    let first: Vec<bool> = stubs.iter().map(|(id, _)| named.relates(summary(*id))).collect();
+    let mut read_now = vec![false; files.len()];
+    for &i in fresh {
+        read_now[i] = !targets[i];
+    }
+    let mut next = crate::cache::Wanted::of(&index, &read_now);
+    for ((id, _), _) in stubs.iter().zip(&first).filter(|(_, hit)| **hit) {
+        next.add(summary(*id));
+    }
+    let hits: Vec<bool> = stubs.iter().zip(&first).map(|((id, _), &hit)| hit || next.relates(summary(*id))).collect();
+    let mut hit = hits.into_iter();
+    let (wanted, rest) = std::mem::take(stubs).into_iter().partition(|_| hit.next().unwrap_or(true));
+    *stubs = rest;
+    wanted
 }
 
 /// At most this many bytes are read from one input: one past the loader's limit, so
@@ -283,11 +465,29 @@ fn read_limited(path: &Path) -> std::io::Result<Vec<u8>> {
 
 /// Drop a file named twice (explicitly and through its directory, say), keeping the
 /// first mention, which is a target when any mention is.
+/// Files are the same when their device and inode are (through symlinks too), as
+/// `stat` says; each entry's size and modification time are kept for the context cache.
+/// One `stat` per file, in parallel.
 fn dedup(entries: &mut Vec<Entry>) {
+    use std::os::unix::fs::MetadataExt as _;
+    let ids: Vec<Option<(u64, u64)>> = entries
+        .par_iter_mut()
+        .map(|e| {
+            let meta = std::fs::metadata(e.path.as_deref()?).ok()?;
+            e.stamp = Some((meta.len(), meta.mtime(), u32::try_from(meta.mtime_nsec()).unwrap_or(0)));
+            Some((meta.dev(), meta.ino()))
+        })
+        .collect();
     let mut seen = HashSet::new();
-    entries.retain(|e| match &e.path {
-        None => true,
-        Some(p) => seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())),
+    let mut i = 0;
+    entries.retain(|e| {
+        let id = ids[i];
+        i += 1;
+        match (&e.path, id) {
+            (Some(_), Some(id)) => seen.insert(id),
+            // Standard input, or cannot be looked at (reading it reports why).
+            _ => true,
+        }
     });
 }
 
@@ -304,7 +504,7 @@ fn collect_path(path: &Path, entries: &mut Vec<Entry>, errors: &mut Vec<String>)
         }
     };
     if !meta.is_dir() {
-        entries.push(Entry { name: display(path), path: Some(path.to_owned()), target: false });
+        entries.push(Entry { name: display(path), path: Some(path.to_owned()), target: false, stamp: None });
         return;
     }
     let found = Mutex::new(Vec::new());
@@ -351,6 +551,7 @@ fn collect_path(path: &Path, entries: &mut Vec<Entry>, errors: &mut Vec<String>)
         name: display(&p),
         path: Some(p),
         target: false,
+        stamp: None,
     }));
 }
 
@@ -384,6 +585,12 @@ fn context_dir(options: &Options) -> Option<PathBuf> {
     }
 }
 
+/// The root of the repository (or project) holding `path`, as the context is found.
+#[must_use]
+pub fn repository_root(path: &Path) -> Option<PathBuf> {
+    git_toplevel(path)
+}
+
 /// The root of the git work tree holding `path`, shown relative to the working directory
 /// when it lies below it. Like git, it does not climb into a directory listed in
 /// `GIT_CEILING_DIRECTORIES`.
@@ -415,6 +622,8 @@ pub struct Loaded {
     pub inject_config: Option<usize>,
     /// The configuration file, read along so that its mistakes have positions.
     pub config_file: Option<usize>,
+    /// The context cache read, when the run used it.
+    pub cache: Option<CacheState>,
 }
 
 /// Read every input, the context and the configuration files.
@@ -425,8 +634,19 @@ pub fn load_all(options: &Options) -> Loaded {
     let mut inputs = options.inputs.clone();
     inputs.extend(options.inject_config.iter().chain(&options.config.path).map(|p| Input::Path(p.clone())));
     let own: Vec<PathBuf> = options.baseline.iter().chain(&options.write_baseline).cloned().collect();
-    let (files, targets) =
-        read_with_context(&inputs, context.as_deref(), &options.config, &own, &options.tools, &mut errors);
+    let model = model_options(options);
+    let setup = match (&options.cache, &context) {
+        (CacheMode::Off, _) | (_, None) => None,
+        (CacheMode::Auto, Some(dir)) => {
+            Some(crate::cache::Setup::new(dir.join(crate::cache::DIR_NAME), &options.config, &options.namespace))
+        }
+        (CacheMode::Dir(dir), Some(_)) => {
+            Some(crate::cache::Setup::new(dir.clone(), &options.config, &options.namespace))
+        }
+    };
+    let reading =
+        Reading { config: &options.config, tools: &options.tools, cache: setup.as_ref().map(|s| (s, &model)) };
+    let (files, targets, cache) = read_with_context(&inputs, context.as_deref(), &reading, &own, &mut errors);
     let find = |p: &PathBuf| {
         let want = std::fs::canonicalize(p).ok()?;
         files
@@ -435,7 +655,7 @@ pub fn load_all(options: &Options) -> Loaded {
     };
     let inject_config = options.inject_config.as_ref().and_then(find);
     let config_file = options.config.path.as_ref().and_then(find);
-    Loaded { files, targets, errors, inject_config, config_file }
+    Loaded { files, targets, errors, inject_config, config_file, cache }
 }
 
 /// A warning for each folder named whose every file was skipped as a template (a Helm
@@ -535,10 +755,23 @@ pub fn model_options(options: &Options) -> ModelOptions {
 /// sort).
 #[must_use]
 pub fn check(options: &Options) -> Report {
-    let loaded = load_all(options);
+    let report = check_once(options);
+    // A finding that points into a file the context cache stood for means the cache
+    // missed a relation: judge again reading every file (never a different answer).
+    let missed = report.diagnostics.iter().any(|d| d.files().any(|f| report.files[f].summary.is_some()));
+    if missed && options.cache != CacheMode::Off {
+        let mut cold = options.clone();
+        cold.cache = CacheMode::Off;
+        return check_once(&cold);
+    }
+    report
+}
+
+fn check_once(options: &Options) -> Report {
+    let mut loaded = load_all(options);
     let model_options = model_options(options);
     let mut errors = loaded.errors.clone();
-    let (diagnostics, documents, objects, (profile, profile_reason)) = {
+    let (diagnostics, documents, objects, (profile, profile_reason), entries) = {
         let index = Index::build(&loaded.files, &model_options);
         let judged = Judge::new(options, &loaded, &index);
         let mut diagnostics = judged.rules();
@@ -551,8 +784,36 @@ pub fn check(options: &Options) -> Report {
         }
         sort(&mut diagnostics);
         let config_documents = loaded.config_file.map_or(0, |f| loaded.files[f].documents.len());
-        (diagnostics, index.documents - config_documents, index.objects.len(), (judged.profile, judged.reason.clone()))
+        let stubs = loaded.files.iter().filter_map(|f| f.summary.as_deref());
+        let (stub_documents, stub_objects) = stubs.fold((0, 0), |(d, o), s| (d + s.documents, o + s.objects));
+        let entries = loaded.cache.as_ref().map(|state| cache_entries(&loaded, state, &index)).unwrap_or_default();
+        (
+            diagnostics,
+            index.documents + stub_documents - config_documents,
+            index.objects.len() + stub_objects,
+            (judged.profile, judged.reason.clone()),
+            entries,
+        )
     };
+    if let Some(mut state) = loaded.cache.take() {
+        // Written when a context file was read that the cache did not hold as it is (or
+        // one went): the named files are parsed every run, so their entries alone are
+        // not worth a write.
+        let names: HashSet<&str> =
+            loaded.files.iter().filter(|f| f.rendered.is_none()).map(|f| f.source.name.as_str()).collect();
+        let mut changed = state.store.retain(&names);
+        for (id, name, entry) in entries {
+            changed |= state.store.put(name, entry) && !loaded.targets[id];
+        }
+        if changed {
+            for f in &loaded.files {
+                if let Some(summary) = &f.summary {
+                    state.store.put(f.source.name.clone(), (**summary).clone());
+                }
+            }
+            state.setup.save(&mut state.store);
+        }
+    }
     Report {
         profile,
         profile_reason,
@@ -564,6 +825,33 @@ pub fn check(options: &Options) -> Report {
         errors,
         config_file: loaded.config_file,
     }
+}
+
+/// The context cache's entries of the files parsed this run (not the stubs, stdin or
+/// rendered output).
+fn cache_entries(loaded: &Loaded, state: &CacheState, index: &Index<'_>) -> Vec<(usize, String, crate::cache::Entry)> {
+    let files = &loaded.files;
+    let mut by_file: Vec<Vec<&crate::model::Object<'_>>> = vec![Vec::new(); files.len()];
+    for o in &index.objects {
+        by_file[o.file].push(o);
+    }
+    files
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.summary.is_none() && f.rendered.is_none() && f.source.path.is_some())
+        .filter_map(|(id, f)| {
+            let stamp = (*state.stamps.get(id)?)?;
+            let evidence = by_file[id]
+                .iter()
+                .filter(|o| !o.partial)
+                .filter_map(|o| {
+                    let e = evidence_of(o)?;
+                    Some((e.profile == Profile::Modern, e.what, f.source.position(o.kind_span().start).line))
+                })
+                .collect();
+            Some((id, f.source.name.clone(), crate::cache::entry(f, &by_file[id], stamp, evidence)))
+        })
+        .collect()
 }
 
 /// What a run judges with: the profile and why, the injection configurations of both
@@ -670,17 +958,17 @@ fn baseline_stage(options: &Options, diagnostics: &mut Vec<Diagnostic>) -> Resul
 pub const DEFAULT_PROFILE_REASON: &str = "nothing in the inputs says which Istio they are for (the default)";
 
 /// One piece of evidence of the Istio an input is written for.
-struct Evidence<'a> {
-    profile: Profile,
-    what: String,
-    object: &'a crate::model::Object<'a>,
+pub struct Evidence {
+    pub profile: Profile,
+    pub what: String,
 }
 
 /// What an object says of the Istio it is written for, if anything.
-fn evidence_of<'a>(object: &'a crate::model::Object<'a>) -> Option<Evidence<'a>> {
+#[must_use]
+pub fn evidence_of(object: &crate::model::Object<'_>) -> Option<Evidence> {
     use crate::yaml::NodeRef;
     let name = object.name.unwrap_or("");
-    let found = |profile: Profile, what: String| Some(Evidence { profile, what, object });
+    let found = |profile: Profile, what: String| Some(Evidence { profile, what });
     let group = object.api_version.split_once('/').map_or("", |(g, _)| g);
     // Istio 0.2's own API: its routing kinds were removed in 0.8.
     if group == "config.istio.io" {
@@ -759,14 +1047,29 @@ pub fn choose_profile(options: &Options, index: &Index<'_>) -> (Profile, String)
         return (p, "asked for".into());
     }
     let files = index.files;
-    let place = |e: &Evidence<'_>| {
-        let file = &files[e.object.file];
-        let line = file.source.position(e.object.kind_span().start).line;
-        format!("{} at {}:{line}", e.what, file.source.name)
-    };
-    let evidence: Vec<Evidence<'_>> = index.objects.iter().filter(|o| !o.partial).filter_map(evidence_of).collect();
-    let count = |p: Profile| evidence.iter().filter(|e| e.profile == p).count();
-    let first = |p: Profile| evidence.iter().find(|e| e.profile == p);
+    // (file, line, evidence) in file order: the objects read, and what the context cache
+    // holds of the files it stands for.
+    let mut evidence: Vec<(usize, usize, Evidence)> = index
+        .objects
+        .iter()
+        .filter(|o| !o.partial)
+        .filter_map(|o| {
+            let e = evidence_of(o)?;
+            Some((o.file, files[o.file].source.position(o.kind_span().start).line, e))
+        })
+        .collect();
+    for (id, f) in files.iter().enumerate() {
+        for (modern, what, line) in f.summary.iter().flat_map(|s| &s.evidence) {
+            let profile = if *modern { Profile::Modern } else { Profile::Istio02 };
+            evidence.push((id, *line, Evidence { profile, what: what.clone() }));
+        }
+    }
+    // Stable: the objects of one file stay in their order.
+    evidence.sort_by_key(|(file, _, _)| *file);
+    let place =
+        |(file, line, e): &(usize, usize, Evidence)| format!("{} at {}:{line}", e.what, files[*file].source.name);
+    let count = |p: Profile| evidence.iter().filter(|e| e.2.profile == p).count();
+    let first = |p: Profile| evidence.iter().find(|e| e.2.profile == p);
     match (first(Profile::Modern), first(Profile::Istio02)) {
         (Some(modern), Some(old)) => {
             let profile =
@@ -782,7 +1085,7 @@ pub fn choose_profile(options: &Options, index: &Index<'_>) -> (Profile, String)
                 ),
             )
         }
-        (Some(e), None) | (None, Some(e)) => (e.profile, place(e)),
+        (Some(e), None) | (None, Some(e)) => (e.2.profile, place(e)),
         (None, None) if !options.namespace_labels.is_empty() => {
             (Profile::Modern, "namespace labels were given with --namespace-label".into())
         }

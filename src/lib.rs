@@ -9,6 +9,7 @@
 
 pub mod audit;
 pub mod baseline;
+pub mod cache;
 pub mod config;
 pub mod diag;
 pub mod engine;

@@ -25,6 +25,26 @@ pub struct LoadedFile {
     /// A file of a chart or overlay that was rendered: its objects are those of the
     /// rendered output, and it is read only as the source findings point back to.
     pub consumed: bool,
+    /// A context file not read this run: what the context cache holds of it.
+    pub summary: Option<Box<crate::cache::Entry>>,
+}
+
+impl LoadedFile {
+    /// A context file that the cache stands for: no text, no documents, only counts and
+    /// what it contributes.
+    #[must_use]
+    pub fn stub(name: String, path: Option<std::path::PathBuf>, summary: crate::cache::Entry) -> Self {
+        Self {
+            source: SourceFile::new(name, path, String::new()),
+            documents: Vec::new(),
+            problems: Vec::new(),
+            bom: false,
+            skipped: None,
+            rendered: None,
+            consumed: false,
+            summary: Some(Box::new(summary)),
+        }
+    }
 }
 
 /// Why a file holds no manifests.
@@ -49,6 +69,7 @@ pub fn load(id: FileId, name: String, path: Option<std::path::PathBuf>, bytes: V
         skipped: None,
         rendered: None,
         consumed: false,
+        summary: None,
     };
     if !file.problems.is_empty() {
         return file;

@@ -31,6 +31,9 @@ struct Cli {
 enum Command {
     /// Check manifests (files, directories, `-` for stdin) and report findings.
     Check(CheckArgs),
+    /// The context cache of pre-commit mode.
+    #[command(subcommand)]
+    Cache(CacheCommand),
     /// Predict, for every workload, whether Istio will inject the sidecar, and why.
     Audit(AuditArgs),
     /// Add the Istio sidecar to workloads, like `istioctl kube-inject`, keeping every
@@ -63,6 +66,18 @@ enum Command {
     /// Read and parse only, without checking: the baseline of the benchmarks.
     #[command(hide = true)]
     ParseOnly { paths: Vec<PathBuf> },
+}
+
+#[derive(clap::Subcommand)]
+enum CacheCommand {
+    /// Remove the cache: `.meshlint_cache/` at the root of the repository holding DIR.
+    Clean {
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// The cache folder to remove instead (as given to `check --cache-dir`).
+        #[arg(long, value_name = "DIR")]
+        cache_dir: Option<PathBuf>,
+    },
 }
 
 /// What to read and how objects are placed: shared by `check` and `audit`.
@@ -179,6 +194,7 @@ impl InputArgs {
             baseline: None,
             write_baseline: None,
             tools,
+            cache: meshlint::engine::CacheMode::Off,
         })
     }
 
@@ -204,6 +220,13 @@ impl InputArgs {
 struct CheckArgs {
     #[command(flatten)]
     input: InputArgs,
+    /// Read every context file: no context cache (`.meshlint_cache/` at the repository
+    /// root), neither read nor written.
+    #[arg(long)]
+    no_cache: bool,
+    /// Keep the context cache in this folder instead of `.meshlint_cache/`.
+    #[arg(long, value_name = "DIR", conflicts_with = "no_cache")]
+    cache_dir: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
@@ -445,6 +468,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             say!("meshlint: wrote {}", path.display());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Cache(CacheCommand::Clean { dir, cache_dir }) => {
+            let target = match cache_dir {
+                Some(d) => d,
+                None => engine::repository_root(&dir)
+                    .with_context(|| {
+                        format!("{}: not in a git repository or a folder with .meshlint.yaml", dir.display())
+                    })?
+                    .join(meshlint::cache::DIR_NAME),
+            };
+            let removed = meshlint::cache::clean(&target).with_context(|| format!("{}", target.display()))?;
+            say!("meshlint: {} {}", if removed { "removed" } else { "no cache at" }, target.display());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Rules => {
             render::rules_table(&mut out, Style::detect())?;
             Ok(ExitCode::SUCCESS)
@@ -568,6 +604,11 @@ fn rewrite(
 
 fn check(args: &CheckArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let mut options = args.input.options()?;
+    options.cache = match (&args.cache_dir, args.no_cache) {
+        (_, true) => meshlint::engine::CacheMode::Off,
+        (Some(dir), false) => meshlint::engine::CacheMode::Dir(dir.clone()),
+        (None, false) => meshlint::engine::CacheMode::Auto,
+    };
     options.baseline.clone_from(&args.baseline);
     options.write_baseline.clone_from(&args.write_baseline);
     let fail_on = args.fail_on.or(options.config.fail_on).unwrap_or(Severity::Warning);

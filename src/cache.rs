@@ -1,0 +1,535 @@
+//! The context cache of pre-commit mode: what each file read only as context contributes
+//! to the judging of others, so that a run naming one changed file parses that file and
+//! the few context files that bear on it, not the whole repository.
+//!
+//! A file's entry (keyed by its name as walked, valid while its size and modification
+//! time are those recorded) holds its objects' identities (kind, namespace, name), pod
+//! labels, Service selectors and `app` labels, the profile evidence in it, its document
+//! and object counts, and whether it is *global*: a kustomization, a Namespace, an Istio
+//! ConfigMap of `istio-system`, a webhook or initializer configuration, which change how
+//! every other file is read or judged. The whole cache is keyed by meshlint's build and
+//! the configuration (file and `--namespace`).
+//!
+//! A run with a warm cache parses the named files, every global file, every file the
+//! cache does not hold as it is now, and then the cached files that relate to a named
+//! object: the same identity, a Service selecting a named workload, a workload a named
+//! Service selects, a workload with a named workload's `app` in its namespace. Any change
+//! to a global file (changed, gone, or a new one) makes the run cold: everything is
+//! parsed, as without a cache. The others stay unread stubs that only count. A cache that
+//! cannot be read, is corrupt or was written by another build is ignored and rewritten.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use crate::load::LoadedFile;
+use crate::model::{Index, Object, PodTemplate, Service};
+
+/// The cache folder at the root of the repository.
+pub const DIR_NAME: &str = ".meshlint_cache";
+const FILE_NAME: &str = "context-v1";
+/// The first line of a cache file.
+const MAGIC: &str = "meshlint context cache v1";
+
+/// Size and modification time of a file, seconds and nanoseconds.
+pub type Stamp = (u64, i64, u32);
+
+/// What the cache holds.
+#[derive(Debug, Default)]
+pub struct Store {
+    /// meshlint's build and the configuration the entries were made under.
+    key: String,
+    /// Every file's entry, by name as walked.
+    files: HashMap<String, Entry>,
+}
+
+/// What one file contributes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub stamp: Stamp,
+    pub global: bool,
+    pub documents: usize,
+    /// Objects of the index from this file (a kustomized file's, once per namespace).
+    pub objects: usize,
+    pub items: Vec<Item>,
+    /// Profile evidence: (modern?, what, line), in object order.
+    pub evidence: Vec<(bool, String, usize)>,
+}
+
+/// One object of a file, as other files relate to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    /// Pod template labels, for workloads.
+    pub labels: Option<Vec<(String, String)>>,
+    /// Selector pairs, for Services.
+    pub selector: Option<Vec<(String, String)>>,
+}
+
+/// Where the cache lives and what keys it.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    pub dir: PathBuf,
+    pub key: String,
+}
+
+impl Setup {
+    /// The cache of the repository at `root`, for a run with this configuration.
+    #[must_use]
+    pub fn new(dir: PathBuf, config: &crate::config::Config, namespace: &str) -> Self {
+        let config_text = config.path.as_deref().and_then(|p| std::fs::read(p).ok()).unwrap_or_default();
+        // The build: a rebuilt binary may read files differently.
+        let build = std::env::current_exe().ok().and_then(|e| stamp(&e)).unwrap_or((0, 0, 0));
+        let key = format!("{}|{build:?}|{namespace}|{:016x}", env!("CARGO_PKG_VERSION"), fnv(&config_text));
+        Self { dir, key }
+    }
+
+    fn file(&self) -> PathBuf {
+        self.dir.join(FILE_NAME)
+    }
+
+    /// The store, or an empty one when there is none, it cannot be read, or it was made
+    /// under another key.
+    #[must_use]
+    pub fn open(&self) -> Store {
+        let Ok(text) = std::fs::read_to_string(self.file()) else { return Store::default() };
+        match Store::parse(&text) {
+            Some(store) if store.key == self.key => store,
+            _ => Store::default(),
+        }
+    }
+
+    /// Write the store (with a `.gitignore` that keeps the folder out of git). Failing
+    /// to write is not an error of the run: the next one is cold.
+    pub fn save(&self, store: &mut Store) {
+        store.key.clone_from(&self.key);
+        if std::fs::create_dir_all(&self.dir).is_err() {
+            return;
+        }
+        let ignore = self.dir.join(".gitignore");
+        if !ignore.exists() {
+            let _ = std::fs::write(&ignore, "# Made by meshlint: the cache is never committed.\n*\n");
+        }
+        let text = store.to_text();
+        let Ok(mut tmp) = tempfile::NamedTempFile::new_in(&self.dir) else { return };
+        if std::io::Write::write_all(&mut tmp, text.as_bytes()).is_ok() {
+            let _ = tmp.persist(self.file());
+        }
+    }
+}
+
+/// The cache file's text: a first line, the key, then per file an `F` line (name, size,
+/// seconds, nanoseconds, global, documents, objects) followed by its `O` lines (kind,
+/// namespace, name, `L` labels or `S` selector or `-`, then `key=value` pairs) and `E`
+/// lines (modern, line, what); fields are separated by tabs, pairs by `\x1f` and `=`
+/// stands between key and value, all of them escaped inside fields.
+impl Store {
+    fn to_text(&self) -> String {
+        use std::fmt::Write as _;
+        let mut names: Vec<&String> = self.files.keys().collect();
+        names.sort();
+        let mut out = format!("{MAGIC}\n{}\n", esc(&self.key));
+        for name in names {
+            let e = &self.files[name];
+            let (size, secs, nanos) = e.stamp;
+            let _ = writeln!(
+                out,
+                "F\t{}\t{size}\t{secs}\t{nanos}\t{}\t{}\t{}",
+                esc(name),
+                u8::from(e.global),
+                e.documents,
+                e.objects
+            );
+            for item in &e.items {
+                let (tag, pairs) = match (&item.labels, &item.selector) {
+                    (Some(l), _) => ("L", l.as_slice()),
+                    (None, Some(s)) => ("S", s.as_slice()),
+                    (None, None) => ("-", &[][..]),
+                };
+                let pairs: Vec<String> = pairs.iter().map(|(k, v)| format!("{}={}", esc(k), esc(v))).collect();
+                let _ = writeln!(
+                    out,
+                    "O\t{}\t{}\t{}\t{tag}\t{}",
+                    esc(&item.kind),
+                    esc(&item.namespace),
+                    esc(&item.name),
+                    pairs.join("\x1f")
+                );
+            }
+            for (modern, what, line) in &e.evidence {
+                let _ = writeln!(out, "E\t{}\t{line}\t{}", u8::from(*modern), esc(what));
+            }
+        }
+        // A file cut short lacks this line: no store.
+        let _ = writeln!(out, "end\t{}", self.files.len());
+        out
+    }
+
+    /// A store from its text; `None` for anything that is not one.
+    fn parse(text: &str) -> Option<Self> {
+        let mut lines = text.split('\n');
+        if lines.next()? != MAGIC {
+            return None;
+        }
+        let key = unesc(lines.next()?)?;
+        let mut files: HashMap<String, Entry> = HashMap::new();
+        let mut current: Option<(String, Entry)> = None;
+        let mut ended = false;
+        for line in lines {
+            if line.is_empty() {
+                continue;
+            }
+            if ended {
+                return None;
+            }
+            let mut f = line.split('\t');
+            match f.next()? {
+                "end" => {
+                    if let Some((name, entry)) = current.take() {
+                        files.insert(name, entry);
+                    }
+                    ended = f.next()?.parse::<usize>().ok()? == files.len();
+                    if !ended {
+                        return None;
+                    }
+                }
+                "F" => {
+                    if let Some((name, entry)) = current.take() {
+                        files.insert(name, entry);
+                    }
+                    let name = unesc(f.next()?)?;
+                    let mut num = || f.next()?.parse::<i64>().ok();
+                    let stamp = (u64::try_from(num()?).ok()?, num()?, u32::try_from(num()?).ok()?);
+                    let global = num()? == 1;
+                    let documents = usize::try_from(num()?).ok()?;
+                    let objects = usize::try_from(num()?).ok()?;
+                    let entry = Entry { stamp, global, documents, objects, items: Vec::new(), evidence: Vec::new() };
+                    current = Some((name, entry));
+                }
+                "O" => {
+                    let (_, entry) = current.as_mut()?;
+                    let kind = unesc(f.next()?)?;
+                    let namespace = unesc(f.next()?)?;
+                    let name = unesc(f.next()?)?;
+                    let tag = f.next()?;
+                    let list = f.next()?;
+                    let pairs = || -> Option<Vec<(String, String)>> {
+                        list.split('\x1f')
+                            .filter(|p| !p.is_empty())
+                            .map(|p| {
+                                let (k, v) = p.split_once('=')?;
+                                Some((unesc(k)?, unesc(v)?))
+                            })
+                            .collect()
+                    };
+                    let (labels, selector) = match tag {
+                        "L" => (Some(pairs()?), None),
+                        "S" => (None, Some(pairs()?)),
+                        "-" => (None, None),
+                        _ => return None,
+                    };
+                    entry.items.push(Item { kind, namespace, name, labels, selector });
+                }
+                "E" => {
+                    let (_, entry) = current.as_mut()?;
+                    let modern = f.next()? == "1";
+                    let line = f.next()?.parse().ok()?;
+                    entry.evidence.push((modern, unesc(f.next()?)?, line));
+                }
+                _ => return None,
+            }
+        }
+        ended.then_some(Self { key, files })
+    }
+}
+
+/// A field's text with `\`, tab, line breaks, `\x1f` and `=` escaped.
+fn esc(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.contains(['\\', '\t', '\n', '\r', '\x1f', '=']) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\x1f' => out.push_str("\\u"),
+            '=' => out.push_str("\\e"),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// The text `esc` escaped; `None` for a broken escape.
+fn unesc(s: &str) -> Option<String> {
+    if !s.contains('\\') {
+        return Some(s.to_owned());
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        out.push(match chars.next()? {
+            '\\' => '\\',
+            't' => '\t',
+            'n' => '\n',
+            'r' => '\r',
+            'u' => '\x1f',
+            'e' => '=',
+            _ => return None,
+        });
+    }
+    Some(out)
+}
+
+/// Remove the cache folder of a repository: `meshlint cache clean`.
+///
+/// # Errors
+/// When the folder exists and cannot be removed.
+pub fn clean(dir: &Path) -> std::io::Result<bool> {
+    match std::fs::remove_dir_all(dir) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// A file's size and modification time.
+#[must_use]
+pub fn stamp(path: &Path) -> Option<Stamp> {
+    use std::os::unix::fs::MetadataExt as _;
+    let m = std::fs::metadata(path).ok()?;
+    Some((m.len(), m.mtime(), u32::try_from(m.mtime_nsec()).unwrap_or(0)))
+}
+
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+impl Store {
+    /// The entry of a file, if it is fresh (its stamp unchanged).
+    #[must_use]
+    pub fn fresh(&self, name: &str, stamp: Option<Stamp>) -> Option<&Entry> {
+        self.files.get(name).filter(|e| Some(e.stamp) == stamp)
+    }
+
+    /// Take a file's entry out of the store if it is fresh and not global.
+    pub fn take_fresh(&mut self, name: &str, stamp: Option<Stamp>) -> Option<Entry> {
+        let fresh = self.files.get(name).is_some_and(|e| Some(e.stamp) == stamp && !e.global);
+        if fresh { self.files.remove(name) } else { None }
+    }
+
+    /// Whether every global file the store knows is still there with the same stamp.
+    #[must_use]
+    pub fn globals_unchanged(&self, current: &HashMap<&str, Option<Stamp>>) -> bool {
+        self.files
+            .iter()
+            .filter(|(_, e)| e.global)
+            .all(|(name, e)| current.get(name.as_str()).is_some_and(|s| *s == Some(e.stamp)))
+    }
+
+    /// The names of the global files.
+    #[must_use]
+    pub fn global_names(&self) -> HashSet<String> {
+        self.files.iter().filter(|(_, e)| e.global).map(|(n, _)| n.clone()).collect()
+    }
+
+    /// Whether the store holds anything.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
+    /// Record a file's entry: whether it changed the store.
+    pub fn put(&mut self, name: String, entry: Entry) -> bool {
+        if self.files.get(&name) == Some(&entry) {
+            return false;
+        }
+        self.files.insert(name, entry);
+        true
+    }
+
+    /// Keep only the entries of these names: whether any went.
+    pub fn retain(&mut self, names: &HashSet<&str>) -> bool {
+        let before = self.files.len();
+        self.files.retain(|n, _| names.contains(n.as_str()));
+        self.files.len() != before
+    }
+}
+
+/// Whether an object changes how every other file is read or judged.
+#[must_use]
+pub fn is_global_object(o: &Object<'_>) -> bool {
+    match o.kind {
+        "Namespace" | "MutatingWebhookConfiguration" | "InitializerConfiguration" => true,
+        "ConfigMap" => o.namespace == Some("istio-system"),
+        _ => false,
+    }
+}
+
+/// The entry of a parsed file, from the index of the run.
+#[must_use]
+pub fn entry(file: &LoadedFile, objects: &[&Object<'_>], stamp: Stamp, evidence: Vec<(bool, String, usize)>) -> Entry {
+    let pairs = |it: &mut dyn Iterator<Item = (&str, &str)>| -> Vec<(String, String)> {
+        it.map(|(k, v)| (k.to_owned(), v.to_owned())).collect()
+    };
+    let global = file.source.path.as_deref().is_some_and(crate::kustomize::is_kustomization)
+        || objects.iter().any(|o| is_global_object(o));
+    let items = objects
+        .iter()
+        .filter(|o| !o.partial)
+        .map(|o| Item {
+            kind: o.kind.to_owned(),
+            namespace: o.effective_namespace.to_owned(),
+            name: o.name.unwrap_or("").to_owned(),
+            labels: PodTemplate::of(o).map(|t| {
+                pairs(
+                    &mut t
+                        .labels()
+                        .into_iter()
+                        .flat_map(crate::yaml::NodeRef::entries)
+                        .filter_map(|(k, v)| Some((k.scalar()?, v.scalar()?))),
+                )
+            }),
+            selector: Service::of(o).map(|s| pairs(&mut s.selector_pairs())),
+        })
+        .collect();
+    Entry { stamp, global, documents: file.documents.len(), objects: objects.len(), items, evidence }
+}
+
+/// What the named files' objects are, as cached items relate to them.
+#[derive(Default)]
+pub struct Wanted<'a> {
+    identities: HashSet<(&'a str, &'a str, &'a str)>,
+    /// (namespace, pod labels) of named workloads.
+    workloads: Vec<(&'a str, Vec<(&'a str, &'a str)>)>,
+    /// (namespace, selector) of named Services.
+    services: Vec<(&'a str, Vec<(&'a str, &'a str)>)>,
+    /// (namespace, app) of named workloads.
+    apps: HashSet<(&'a str, &'a str)>,
+}
+
+impl<'a> Wanted<'a> {
+    /// From the objects of the named files in `index`.
+    #[must_use]
+    pub fn of(index: &'a Index<'a>, targets: &[bool]) -> Self {
+        let mut w = Self::default();
+        for o in index.objects.iter().filter(|o| targets[o.file]) {
+            let ns = o.effective_namespace;
+            w.identities.insert((o.kind, ns, o.name.unwrap_or("")));
+            if let Some(t) = PodTemplate::of(o) {
+                let labels: Vec<(&str, &str)> = t
+                    .labels()
+                    .into_iter()
+                    .flat_map(crate::yaml::NodeRef::entries)
+                    .filter_map(|(k, v)| Some((k.scalar()?, v.scalar()?)))
+                    .collect();
+                if let Some(app) = t.label("app") {
+                    w.apps.insert((ns, app));
+                }
+                w.workloads.push((ns, labels));
+            }
+            if let Some(s) = Service::of(o) {
+                w.services.push((ns, s.selector_pairs().collect()));
+            }
+        }
+        w
+    }
+
+    /// Add a cached file's objects to what is wanted.
+    pub fn add(&mut self, entry: &'a Entry) {
+        for item in &entry.items {
+            let ns = item.namespace.as_str();
+            self.identities.insert((item.kind.as_str(), ns, item.name.as_str()));
+            if let Some(labels) = &item.labels {
+                let pairs: Vec<(&str, &str)> = labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                if let Some((_, app)) = pairs.iter().find(|(k, _)| *k == "app") {
+                    self.apps.insert((ns, app));
+                }
+                self.workloads.push((ns, pairs));
+            }
+            if let Some(selector) = &item.selector {
+                self.services.push((ns, selector.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()));
+            }
+        }
+    }
+
+    /// Whether a cached file's objects bear on the named ones.
+    #[must_use]
+    pub fn relates(&self, entry: &Entry) -> bool {
+        let has = |set: &[(String, String)], (k, v): (&str, &str)| set.iter().any(|(a, b)| a == k && b == v);
+        entry.items.iter().any(|item| {
+            let ns = item.namespace.as_str();
+            if self.identities.contains(&(item.kind.as_str(), ns, item.name.as_str())) {
+                return true;
+            }
+            if let Some(selector) = item.selector.as_ref().filter(|s| !s.is_empty()) {
+                let selects = |labels: &Vec<(&str, &str)>| {
+                    selector.iter().all(|(k, v)| labels.iter().any(|(a, b)| a == k && b == v))
+                };
+                if self.workloads.iter().any(|(wns, labels)| *wns == ns && selects(labels)) {
+                    return true;
+                }
+            }
+            if let Some(labels) = &item.labels {
+                let selected = self
+                    .services
+                    .iter()
+                    .any(|(sns, sel)| *sns == ns && !sel.is_empty() && sel.iter().all(|&p| has(labels, p)));
+                let app = labels.iter().find(|(k, _)| k == "app").map(|(_, v)| v.as_str());
+                if selected || app.is_some_and(|a| self.apps.contains(&(ns, a))) {
+                    return true;
+                }
+            }
+            false
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_text_round_trips_and_anything_else_is_no_store() {
+        let item = |labels, selector| Item {
+            kind: "Deployment".into(),
+            namespace: "shop\tx".into(),
+            name: "we\\b=\n".into(),
+            labels,
+            selector,
+        };
+        let mut store = Store { key: "k|1".into(), files: HashMap::new() };
+        store.files.insert(
+            "a/b c.yaml".into(),
+            Entry {
+                stamp: (10, -3, 7),
+                global: true,
+                documents: 2,
+                objects: 3,
+                items: vec![
+                    item(Some(vec![("app".into(), "w=1".into()), ("x\x1fy".into(), String::new())]), None),
+                    item(None, Some(vec![])),
+                    item(None, None),
+                ],
+                evidence: vec![(true, "`VirtualService` of `x`\tat".into(), 4)],
+            },
+        );
+        let text = store.to_text();
+        let back = Store::parse(&text).expect("parses");
+        assert_eq!((back.key.as_str(), &back.files), (store.key.as_str(), &store.files));
+        // Cut anywhere, it is no store.
+        for cut in 0..text.len() - 1 {
+            assert!(Store::parse(&text[..cut]).is_none(), "cut at {cut}");
+        }
+        assert!(Store::parse("garbage\n").is_none());
+        assert!(Store::parse(&text.replace("\tL\t", "\tQ\t")).is_none());
+    }
+}

@@ -1,0 +1,255 @@
+//! The context cache of pre-commit mode (`.meshlint_cache/` at the repository root):
+//! a run naming one file with a warm cache gives the output of a run without it, byte
+//! for byte, on the corpus and on small repositories whose context files are edited,
+//! added, renamed and deleted between runs; a truncated or garbage cache is ignored.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{code, copy_tree, meshlint_in, shared, stderr};
+
+/// A temporary repository (it has `.git`) holding a copy of `from`, or empty.
+fn repository(from: Option<&Path>) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    if let Some(from) = from {
+        copy_tree(from, dir.path());
+    }
+    std::fs::create_dir_all(dir.path().join(".git")).expect("a repository");
+    dir
+}
+
+/// `check` of `args` in `dir`: exit code, stdout.
+fn run(dir: &Path, args: &[&str]) -> (i32, Vec<u8>) {
+    let out = meshlint_in(dir).arg("check").args(args).output().expect("meshlint runs");
+    assert!(!stderr(&out).contains("panicked"), "{args:?}: {}", stderr(&out));
+    assert_ne!(code(&out), 2, "{args:?}: {}", stderr(&out));
+    (code(&out), out.stdout)
+}
+
+/// The same check with the cache (as it is) and without: the same exit code and bytes.
+fn same_with_and_without_cache(dir: &Path, args: &[&str]) -> Vec<u8> {
+    let warm = run(dir, args);
+    let mut cold_args = vec!["--no-cache"];
+    cold_args.extend_from_slice(args);
+    let cold = run(dir, &cold_args);
+    assert_eq!(warm.0, cold.0, "{args:?}: exit codes differ");
+    assert_eq!(
+        String::from_utf8_lossy(&warm.1),
+        String::from_utf8_lossy(&cold.1),
+        "{args:?}: the cached run differs from the uncached one"
+    );
+    warm.1
+}
+
+fn cache_file(dir: &Path) -> PathBuf {
+    dir.join(".meshlint_cache/context-v1")
+}
+
+#[test]
+fn on_the_corpus_a_cached_run_is_byte_identical_to_an_uncached_one() {
+    let repo = repository(Some(&shared().join("corpus")));
+    let dir = repo.path();
+    let mut files: Vec<String> = walk(dir).into_iter().filter(|p| !p.contains(".meshlint_cache")).collect();
+    files.sort();
+    // A spread of files of every project, and the Istio samples (Services of several
+    // workloads, the injector's ConfigMaps, namespaces).
+    let mut sample: Vec<&String> = files.iter().step_by(37).collect();
+    sample.extend(files.iter().filter(|f| f.starts_with("istio__istio/samples/bookinfo/platform/kube/")).take(4));
+    // The first run is cold and writes the cache; every later one is warm.
+    run(dir, &["--format", "concise", sample[0]]);
+    assert!(cache_file(dir).is_file(), "the first run wrote the cache");
+    for file in &sample {
+        same_with_and_without_cache(dir, &["--format", "json", file]);
+    }
+    // The human format, with its counts of files, documents and objects.
+    for file in sample.iter().take(3) {
+        same_with_and_without_cache(dir, &[file]);
+    }
+}
+
+/// Every manifest file under `dir`, relative to it.
+fn walk(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("readable").flatten() {
+            let p = entry.path();
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if name.starts_with('.') {
+                continue;
+            }
+            if p.is_dir() {
+                stack.push(p);
+            } else if [".yaml", ".yml", ".json"].iter().any(|e| name.ends_with(e)) {
+                out.push(p.strip_prefix(dir).expect("below").to_string_lossy().into_owned());
+            }
+        }
+    }
+    out
+}
+
+const WEB: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  template:\n    metadata:\n      labels:\n        app: web\n    spec:\n      containers:\n        - name: web\n          image: web:1\n";
+
+fn service(name: &str, app: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: {name}\n  namespace: shop\nspec:\n  selector:\n    app: {app}\n  ports:\n    - name: http\n      port: 80\n"
+    )
+}
+
+fn write(dir: &Path, name: &str, text: &str) {
+    let path = dir.join(name);
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    std::fs::write(path, text).expect("write");
+}
+
+fn rules(json: &[u8]) -> Vec<String> {
+    let value: serde_json::Value = serde_json::from_slice(json).expect("JSON");
+    value["diagnostics"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|d| d["rule"].as_str().unwrap_or("").to_owned())
+        .collect()
+}
+
+#[test]
+fn editing_adding_renaming_and_deleting_context_files_is_seen() {
+    let repo = repository(None);
+    let dir = repo.path();
+    write(dir, "apps/web.yaml", WEB);
+    write(dir, "apps/web-svc.yaml", &service("web", "web"));
+    for i in 0..30 {
+        write(dir, &format!("other/o{i}.yaml"), &service(&format!("o{i}"), &format!("o{i}")));
+    }
+    let args = ["--profile", "istio-0.2", "--format", "json", "apps/web.yaml"];
+    let first = same_with_and_without_cache(dir, &args);
+    assert!(!rules(&first).contains(&"pod-in-multiple-services".to_owned()), "{}", String::from_utf8_lossy(&first));
+    assert!(cache_file(dir).is_file());
+
+    // A new Service selecting the named workload.
+    write(dir, "other/also-web.yaml", &service("also-web", "web"));
+    let added = same_with_and_without_cache(dir, &args);
+    assert!(rules(&added).contains(&"pod-in-multiple-services".to_owned()), "{}", String::from_utf8_lossy(&added));
+
+    // Edited to select something else.
+    write(dir, "other/also-web.yaml", &service("also-web", "nothing-here"));
+    let edited = same_with_and_without_cache(dir, &args);
+    assert!(!rules(&edited).contains(&"pod-in-multiple-services".to_owned()));
+
+    // An unrelated cached file edited to select the workload.
+    write(dir, "other/o7.yaml", &service("o7", "web"));
+    let edited = same_with_and_without_cache(dir, &args);
+    assert!(rules(&edited).contains(&"pod-in-multiple-services".to_owned()));
+
+    // Renamed, and deleted.
+    std::fs::rename(dir.join("other/o7.yaml"), dir.join("other/renamed.yaml")).expect("rename");
+    let renamed = same_with_and_without_cache(dir, &args);
+    assert!(rules(&renamed).contains(&"pod-in-multiple-services".to_owned()));
+    std::fs::remove_file(dir.join("other/renamed.yaml")).expect("delete");
+    let deleted = same_with_and_without_cache(dir, &args);
+    assert!(!rules(&deleted).contains(&"pod-in-multiple-services".to_owned()));
+
+    // Naming a Service: a cached workload it selects, and another cached Service that
+    // selects that workload too (found through the workload).
+    write(dir, "other/o3.yaml", &service("o3", "web"));
+    run(dir, &args);
+    let by_service =
+        same_with_and_without_cache(dir, &["--profile", "istio-0.2", "--format", "json", "apps/web-svc.yaml"]);
+    assert!(
+        rules(&by_service).contains(&"pod-in-multiple-services".to_owned()),
+        "{}",
+        String::from_utf8_lossy(&by_service)
+    );
+
+    // A Namespace with an injection label (a global file) appears: the profile changes.
+    write(
+        dir,
+        "ns/shop.yaml",
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n  labels:\n    istio-injection: enabled\n",
+    );
+    let human = same_with_and_without_cache(dir, &["apps/web.yaml"]);
+    assert!(String::from_utf8_lossy(&human).contains("profile istio-modern"), "{}", String::from_utf8_lossy(&human));
+}
+
+#[test]
+fn a_truncated_or_garbage_cache_is_ignored_and_rewritten() {
+    let repo = repository(None);
+    let dir = repo.path();
+    write(dir, "apps/web.yaml", WEB);
+    write(dir, "apps/web-svc.yaml", &service("web", "web"));
+    write(dir, "apps/web-too.yaml", &service("web-too", "web"));
+    let args = ["--profile", "istio-0.2", "--format", "json", "apps/web.yaml"];
+    let expected = same_with_and_without_cache(dir, &args);
+    let text = std::fs::read(cache_file(dir)).expect("the cache");
+    let broken: [Vec<u8>; 4] = [
+        text[..text.len() / 2].to_vec(),
+        b"garbage\n\x00\xff".to_vec(),
+        Vec::new(),
+        String::from_utf8_lossy(&text).replace("\tS\t", "\tL\t").replace("app=web", "app=other").into_bytes(),
+    ];
+    for (i, bytes) in broken.iter().enumerate() {
+        std::fs::write(cache_file(dir), bytes).expect("break the cache");
+        let got = run(dir, &args);
+        if i < 3 {
+            assert_eq!(String::from_utf8_lossy(&got.1), String::from_utf8_lossy(&expected), "broken cache {i}");
+            let rewritten = std::fs::read(cache_file(dir)).expect("rewritten");
+            assert!(rewritten.starts_with(b"meshlint context cache v1\n"), "broken cache {i} was rewritten");
+        }
+    }
+}
+
+#[test]
+fn no_cache_writes_nothing_and_cache_clean_removes_it() {
+    let repo = repository(None);
+    let dir = repo.path();
+    write(dir, "apps/web.yaml", WEB);
+    write(dir, "apps/web-svc.yaml", &service("web", "web"));
+    run(dir, &["--no-cache", "apps/web.yaml"]);
+    assert!(!dir.join(".meshlint_cache").exists());
+    // Naming the whole repository reads no context: no cache either.
+    run(dir, &["."]);
+    assert!(!dir.join(".meshlint_cache").exists());
+    run(dir, &["apps/web.yaml"]);
+    assert!(cache_file(dir).is_file());
+    let ignore = std::fs::read_to_string(dir.join(".meshlint_cache/.gitignore")).expect("a .gitignore");
+    assert!(ignore.lines().any(|l| l == "*"), "{ignore}");
+    let out = meshlint_in(dir).args(["cache", "clean"]).output().expect("runs");
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(!dir.join(".meshlint_cache").exists());
+    // --cache-dir puts it elsewhere.
+    let elsewhere = tempfile::tempdir().expect("tempdir");
+    let cache_dir = elsewhere.path().join("c");
+    run(dir, &["--cache-dir", cache_dir.to_str().expect("UTF-8"), "apps/web.yaml"]);
+    assert!(cache_dir.join("context-v1").is_file());
+    assert!(!dir.join(".meshlint_cache").exists());
+}
+
+#[test]
+fn a_context_file_the_cache_holds_as_it_is_is_not_read() {
+    // The proof that warm runs use the cache: an unrelated context file rewritten with
+    // the same size and modification time is not read again, so its old counts stand
+    // (a real edit changes the modification time, and is seen).
+    let repo = repository(None);
+    let dir = repo.path();
+    write(dir, "apps/web.yaml", WEB);
+    let other = service("other", "other");
+    write(dir, "other/other.yaml", &other);
+    let args = ["--profile", "istio-0.2", "apps/web.yaml"];
+    let primed = run(dir, &args).1;
+    assert!(
+        String::from_utf8_lossy(&primed).contains("2 documents, 2 objects"),
+        "{}",
+        String::from_utf8_lossy(&primed)
+    );
+    let path = dir.join("other/other.yaml");
+    let modified = std::fs::metadata(&path).and_then(|m| m.modified()).expect("mtime");
+    std::fs::write(&path, format!("#{}\n", "x".repeat(other.len() - 2))).expect("same size");
+    std::fs::File::options().write(true).open(&path).and_then(|f| f.set_modified(modified)).expect("same mtime");
+    let warm = String::from_utf8_lossy(&run(dir, &args).1).into_owned();
+    assert!(warm.contains("2 documents, 2 objects"), "the cached counts: {warm}");
+    let mut cold_args = vec!["--no-cache"];
+    cold_args.extend_from_slice(&args);
+    let cold = String::from_utf8_lossy(&run(dir, &cold_args).1).into_owned();
+    assert!(cold.contains("1 documents, 1 objects"), "read again: {cold}");
+}
