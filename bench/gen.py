@@ -186,7 +186,9 @@ BAD_PORT_NAMES = ["web", "http2foo", "metrics", "api", "admin", "httpx", "probe"
 
 
 def app_name(rng: random.Random, used: set[str]) -> str:
-    while True:
+    # Once the nouns run out (large trees), a number makes the name new; smaller trees
+    # never get that far, so their files stay as they were.
+    for attempt in range(1000):
         first, second = rng.sample(NOUNS, 2)
         n = f"{first}-{rng.choice(SUFFIXES)}"
         if rng.random() < 0.3:
@@ -194,6 +196,9 @@ def app_name(rng: random.Random, used: set[str]) -> str:
         if n not in used:
             used.add(n)
             return n
+    n = f"{n}-{len(used)}"
+    used.add(n)
+    return n
 
 
 def maybe_quote(rng: random.Random, s: str):

@@ -18,8 +18,13 @@
 //! parsed, as without a cache. The others stay unread stubs that only count. A cache that
 //! cannot be read, is corrupt or was written by another build is ignored and rewritten.
 
-use std::collections::{HashMap, HashSet};
+use std::borrow::Cow;
+use std::collections::HashSet;
+
+use crate::model::HashMap;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::load::LoadedFile;
 use crate::model::{Index, Object, PodTemplate, Service};
@@ -43,16 +48,61 @@ pub struct Store {
 }
 
 /// What one file contributes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Entry {
     pub stamp: Stamp,
     pub global: bool,
     pub documents: usize,
     /// Objects of the index from this file (a kustomized file's, once per namespace).
     pub objects: usize,
-    pub items: Vec<Item>,
+    /// The namespaces of its objects, escaped, sorted, joined by `\x1f`: a file in none
+    /// of the wanted namespaces is passed over without reading its objects.
+    pub namespaces: String,
+    pub items: Items,
     /// Profile evidence: (modern?, what, line), in object order.
     pub evidence: Vec<(bool, String, usize)>,
+}
+
+impl PartialEq for Entry {
+    fn eq(&self, other: &Self) -> bool {
+        (self.stamp, self.global, self.documents, self.objects, &self.namespaces, &self.evidence)
+            == (other.stamp, other.global, other.documents, other.objects, &other.namespaces, &other.evidence)
+            && self.items.text() == other.items.text()
+    }
+}
+
+/// A file's objects: as made by this run, or the lines of the cache file that hold
+/// them, parsed only when asked (most files of a warm run are never looked at closely).
+#[derive(Debug, Clone)]
+pub enum Items {
+    Parsed(Vec<Item>),
+    Raw(Arc<str>, Range<usize>),
+}
+
+impl Items {
+    /// The `O` lines.
+    fn text(&self) -> Cow<'_, str> {
+        match self {
+            Self::Raw(text, range) => Cow::Borrowed(&text[range.clone()]),
+            Self::Parsed(items) => {
+                let mut out = String::new();
+                for item in items {
+                    item.write(&mut out);
+                }
+                Cow::Owned(out)
+            }
+        }
+    }
+
+    /// Every object, parsed; a line that does not parse is left out (a file is only
+    /// written whole, and `open` checked every line's shape).
+    #[must_use]
+    pub fn parsed(&self) -> Cow<'_, [Item]> {
+        match self {
+            Self::Parsed(items) => Cow::Borrowed(items),
+            Self::Raw(text, range) => Cow::Owned(text[range.clone()].lines().filter_map(Item::parse).collect()),
+        }
+    }
 }
 
 /// One object of a file, as other files relate to it.
@@ -65,6 +115,70 @@ pub struct Item {
     pub labels: Option<Vec<(String, String)>>,
     /// Selector pairs, for Services.
     pub selector: Option<Vec<(String, String)>>,
+}
+
+impl Item {
+    /// Its `O` line.
+    fn write(&self, out: &mut String) {
+        use std::fmt::Write as _;
+        let (tag, pairs) = match (&self.labels, &self.selector) {
+            (Some(l), _) => ("L", l.as_slice()),
+            (None, Some(s)) => ("S", s.as_slice()),
+            (None, None) => ("-", &[][..]),
+        };
+        let pairs: Vec<String> = pairs.iter().map(|(k, v)| format!("{}={}", esc(k), esc(v))).collect();
+        let _ = writeln!(
+            out,
+            "O\t{}\t{}\t{}\t{tag}\t{}",
+            esc(&self.kind),
+            esc(&self.namespace),
+            esc(&self.name),
+            pairs.join("\x1f")
+        );
+    }
+
+    /// An `O` line's object.
+    fn parse(line: &str) -> Option<Self> {
+        let mut f = line.strip_prefix("O\t")?.split('\t');
+        let kind = unesc(f.next()?)?;
+        let namespace = unesc(f.next()?)?;
+        let name = unesc(f.next()?)?;
+        let tag = f.next()?;
+        let list = f.next()?;
+        let pairs = || -> Option<Vec<(String, String)>> {
+            list.split('\x1f')
+                .filter(|p| !p.is_empty())
+                .map(|p| {
+                    let (k, v) = p.split_once('=')?;
+                    Some((unesc(k)?, unesc(v)?))
+                })
+                .collect()
+        };
+        let (labels, selector) = match tag {
+            "L" => (Some(pairs()?), None),
+            "S" => (None, Some(pairs()?)),
+            "-" => (None, None),
+            _ => return None,
+        };
+        f.next().is_none().then_some(Self { kind, namespace, name, labels, selector })
+    }
+
+    /// Whether an `O` line has the shape of one, without reading it into strings.
+    fn well_formed(line: &str) -> bool {
+        let mut f = line.split('\t');
+        f.next() == Some("O")
+            && f.next().is_some()
+            && f.next().is_some()
+            && f.next().is_some()
+            && matches!(f.next(), Some("L" | "S" | "-"))
+            && f.next().is_some()
+            && f.next().is_none()
+    }
+
+    /// An `O` line's namespace field, as written (escaped).
+    fn raw_namespace(line: &str) -> Option<&str> {
+        line.split('\t').nth(2)
+    }
 }
 
 /// Where the cache lives and what keys it.
@@ -135,28 +249,14 @@ impl Store {
             let (size, secs, nanos) = e.stamp;
             let _ = writeln!(
                 out,
-                "F\t{}\t{size}\t{secs}\t{nanos}\t{}\t{}\t{}",
+                "F\t{}\t{size}\t{secs}\t{nanos}\t{}\t{}\t{}\t{}",
                 esc(name),
                 u8::from(e.global),
                 e.documents,
-                e.objects
+                e.objects,
+                e.namespaces
             );
-            for item in &e.items {
-                let (tag, pairs) = match (&item.labels, &item.selector) {
-                    (Some(l), _) => ("L", l.as_slice()),
-                    (None, Some(s)) => ("S", s.as_slice()),
-                    (None, None) => ("-", &[][..]),
-                };
-                let pairs: Vec<String> = pairs.iter().map(|(k, v)| format!("{}={}", esc(k), esc(v))).collect();
-                let _ = writeln!(
-                    out,
-                    "O\t{}\t{}\t{}\t{tag}\t{}",
-                    esc(&item.kind),
-                    esc(&item.namespace),
-                    esc(&item.name),
-                    pairs.join("\x1f")
-                );
-            }
+            out.push_str(&e.items.text());
             for (modern, what, line) in &e.evidence {
                 let _ = writeln!(out, "E\t{}\t{line}\t{}", u8::from(*modern), esc(what));
             }
@@ -166,73 +266,70 @@ impl Store {
         out
     }
 
-    /// A store from its text; `None` for anything that is not one.
+    /// A store from its text; `None` for anything that is not one. The `O` lines are
+    /// only checked for their shape here, and read when asked for.
     fn parse(text: &str) -> Option<Self> {
-        let mut lines = text.split('\n');
-        if lines.next()? != MAGIC {
+        let shared: Arc<str> = Arc::from(text);
+        let text = &*shared;
+        let mut lines = text.split_inclusive('\n');
+        if lines.next()? != format!("{MAGIC}\n") {
             return None;
         }
-        let key = unesc(lines.next()?)?;
-        let mut files: HashMap<String, Entry> = HashMap::new();
-        let mut current: Option<(String, Entry)> = None;
-        let mut ended = false;
-        for line in lines {
-            if line.is_empty() {
-                continue;
+        let key_line = lines.next()?;
+        let key = unesc(key_line.strip_suffix('\n')?)?;
+        let mut at = MAGIC.len() + 1 + key_line.len();
+        let mut files: HashMap<String, Entry> = HashMap::default();
+        // The entry being read, and where its `O` lines are.
+        let mut current: Option<(String, Entry, Range<usize>)> = None;
+        let finish = |current: &mut Option<(String, Entry, Range<usize>)>, files: &mut HashMap<String, Entry>| {
+            if let Some((name, mut entry, range)) = current.take() {
+                entry.items = Items::Raw(Arc::clone(&shared), range);
+                files.insert(name, entry);
             }
+        };
+        let mut ended = false;
+        for raw in lines {
+            let start = at;
+            at += raw.len();
+            let line = raw.strip_suffix('\n')?;
             if ended {
                 return None;
             }
             let mut f = line.split('\t');
             match f.next()? {
                 "end" => {
-                    if let Some((name, entry)) = current.take() {
-                        files.insert(name, entry);
-                    }
+                    finish(&mut current, &mut files);
                     ended = f.next()?.parse::<usize>().ok()? == files.len();
                     if !ended {
                         return None;
                     }
                 }
                 "F" => {
-                    if let Some((name, entry)) = current.take() {
-                        files.insert(name, entry);
-                    }
+                    finish(&mut current, &mut files);
                     let name = unesc(f.next()?)?;
                     let mut num = || f.next()?.parse::<i64>().ok();
                     let stamp = (u64::try_from(num()?).ok()?, num()?, u32::try_from(num()?).ok()?);
                     let global = num()? == 1;
                     let documents = usize::try_from(num()?).ok()?;
                     let objects = usize::try_from(num()?).ok()?;
-                    let entry = Entry { stamp, global, documents, objects, items: Vec::new(), evidence: Vec::new() };
-                    current = Some((name, entry));
+                    let namespaces = f.next()?.to_owned();
+                    if f.next().is_some() {
+                        return None;
+                    }
+                    let items = Items::Parsed(Vec::new());
+                    let entry = Entry { stamp, global, documents, objects, namespaces, items, evidence: Vec::new() };
+                    current = Some((name, entry, at..at));
                 }
                 "O" => {
-                    let (_, entry) = current.as_mut()?;
-                    let kind = unesc(f.next()?)?;
-                    let namespace = unesc(f.next()?)?;
-                    let name = unesc(f.next()?)?;
-                    let tag = f.next()?;
-                    let list = f.next()?;
-                    let pairs = || -> Option<Vec<(String, String)>> {
-                        list.split('\x1f')
-                            .filter(|p| !p.is_empty())
-                            .map(|p| {
-                                let (k, v) = p.split_once('=')?;
-                                Some((unesc(k)?, unesc(v)?))
-                            })
-                            .collect()
-                    };
-                    let (labels, selector) = match tag {
-                        "L" => (Some(pairs()?), None),
-                        "S" => (None, Some(pairs()?)),
-                        "-" => (None, None),
-                        _ => return None,
-                    };
-                    entry.items.push(Item { kind, namespace, name, labels, selector });
+                    let (_, entry, range) = current.as_mut()?;
+                    // `O` lines come together, before the `E` lines.
+                    if !Item::well_formed(line) || range.end != start || !entry.evidence.is_empty() {
+                        return None;
+                    }
+                    range.end = at;
                 }
                 "E" => {
-                    let (_, entry) = current.as_mut()?;
+                    let (_, entry, _) = current.as_mut()?;
                     let modern = f.next()? == "1";
                     let line = f.next()?.parse().ok()?;
                     entry.evidence.push((modern, unesc(f.next()?)?, line));
@@ -326,13 +423,11 @@ impl Store {
         if fresh { self.files.remove(name) } else { None }
     }
 
-    /// Whether every global file the store knows is still there with the same stamp.
+    /// Whether every global file the store knows is still there with the same stamp
+    /// (`current` gives a file's stamp now, `None` for a file not there).
     #[must_use]
-    pub fn globals_unchanged(&self, current: &HashMap<&str, Option<Stamp>>) -> bool {
-        self.files
-            .iter()
-            .filter(|(_, e)| e.global)
-            .all(|(name, e)| current.get(name.as_str()).is_some_and(|s| *s == Some(e.stamp)))
+    pub fn globals_unchanged(&self, current: impl Fn(&str) -> Option<Option<Stamp>>) -> bool {
+        self.files.iter().filter(|(_, e)| e.global).all(|(name, e)| current(name) == Some(Some(e.stamp)))
     }
 
     /// The names of the global files.
@@ -382,7 +477,7 @@ pub fn entry(file: &LoadedFile, objects: &[&Object<'_>], stamp: Stamp, evidence:
     };
     let global = file.source.path.as_deref().is_some_and(crate::kustomize::is_kustomization)
         || objects.iter().any(|o| is_global_object(o));
-    let items = objects
+    let items: Vec<Item> = objects
         .iter()
         .filter(|o| !o.partial)
         .map(|o| Item {
@@ -401,7 +496,18 @@ pub fn entry(file: &LoadedFile, objects: &[&Object<'_>], stamp: Stamp, evidence:
             selector: Service::of(o).map(|s| pairs(&mut s.selector_pairs())),
         })
         .collect();
-    Entry { stamp, global, documents: file.documents.len(), objects: objects.len(), items, evidence }
+    let mut namespaces: Vec<String> = items.iter().map(|i: &Item| esc(&i.namespace).into_owned()).collect();
+    namespaces.sort();
+    namespaces.dedup();
+    Entry {
+        stamp,
+        global,
+        documents: file.documents.len(),
+        objects: objects.len(),
+        namespaces: namespaces.join("\x1f"),
+        items: Items::Parsed(items),
+        evidence,
+    }
 }
 
 /// What the named files' objects are, as cached items relate to them.
@@ -414,6 +520,8 @@ pub struct Wanted<'a> {
     services: Vec<(&'a str, Vec<(&'a str, &'a str)>)>,
     /// (namespace, app) of named workloads.
     apps: HashSet<(&'a str, &'a str)>,
+    /// The namespaces of all of the above: a cached object elsewhere relates to none.
+    namespaces: HashSet<&'a str>,
 }
 
 impl<'a> Wanted<'a> {
@@ -423,6 +531,7 @@ impl<'a> Wanted<'a> {
         let mut w = Self::default();
         for o in index.objects.iter().filter(|o| targets[o.file]) {
             let ns = o.effective_namespace;
+            w.namespaces.insert(ns);
             w.identities.insert((o.kind, ns, o.name.unwrap_or("")));
             if let Some(t) = PodTemplate::of(o) {
                 let labels: Vec<(&str, &str)> = t
@@ -443,10 +552,11 @@ impl<'a> Wanted<'a> {
         w
     }
 
-    /// Add a cached file's objects to what is wanted.
-    pub fn add(&mut self, entry: &'a Entry) {
-        for item in &entry.items {
+    /// Add cached objects to what is wanted.
+    pub fn add(&mut self, items: &'a [Item]) {
+        for item in items {
             let ns = item.namespace.as_str();
+            self.namespaces.insert(ns);
             self.identities.insert((item.kind.as_str(), ns, item.name.as_str()));
             if let Some(labels) = &item.labels {
                 let pairs: Vec<(&str, &str)> = labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
@@ -461,35 +571,52 @@ impl<'a> Wanted<'a> {
         }
     }
 
-    /// Whether a cached file's objects bear on the named ones.
+    /// Whether a cached file's objects bear on the wanted ones. Cached lines are read
+    /// only for the objects in a wanted namespace.
     #[must_use]
     pub fn relates(&self, entry: &Entry) -> bool {
+        let escaped = entry.namespaces.contains('\\');
+        if !escaped && !entry.namespaces.split('\x1f').any(|n| self.namespaces.contains(n)) {
+            return false;
+        }
+        match &entry.items {
+            Items::Parsed(items) => items.iter().any(|i| self.relates_item(i)),
+            Items::Raw(text, range) => text[range.clone()].lines().any(|line| {
+                let ns = Item::raw_namespace(line).unwrap_or("");
+                // An escaped namespace is read to be compared; the others as they are.
+                (ns.contains('\\') || self.namespaces.contains(ns))
+                    && Item::parse(line).is_none_or(|item| self.relates_item(&item))
+            }),
+        }
+    }
+
+    fn relates_item(&self, item: &Item) -> bool {
         let has = |set: &[(String, String)], (k, v): (&str, &str)| set.iter().any(|(a, b)| a == k && b == v);
-        entry.items.iter().any(|item| {
-            let ns = item.namespace.as_str();
-            if self.identities.contains(&(item.kind.as_str(), ns, item.name.as_str())) {
+        let ns = item.namespace.as_str();
+        if !self.namespaces.contains(ns) {
+            return false;
+        }
+        if self.identities.contains(&(item.kind.as_str(), ns, item.name.as_str())) {
+            return true;
+        }
+        if let Some(selector) = item.selector.as_ref().filter(|s| !s.is_empty()) {
+            let selects =
+                |labels: &Vec<(&str, &str)>| selector.iter().all(|(k, v)| labels.iter().any(|(a, b)| a == k && b == v));
+            if self.workloads.iter().any(|(wns, labels)| *wns == ns && selects(labels)) {
                 return true;
             }
-            if let Some(selector) = item.selector.as_ref().filter(|s| !s.is_empty()) {
-                let selects = |labels: &Vec<(&str, &str)>| {
-                    selector.iter().all(|(k, v)| labels.iter().any(|(a, b)| a == k && b == v))
-                };
-                if self.workloads.iter().any(|(wns, labels)| *wns == ns && selects(labels)) {
-                    return true;
-                }
+        }
+        if let Some(labels) = &item.labels {
+            let selected = self
+                .services
+                .iter()
+                .any(|(sns, sel)| *sns == ns && !sel.is_empty() && sel.iter().all(|&p| has(labels, p)));
+            let app = labels.iter().find(|(k, _)| k == "app").map(|(_, v)| v.as_str());
+            if selected || app.is_some_and(|a| self.apps.contains(&(ns, a))) {
+                return true;
             }
-            if let Some(labels) = &item.labels {
-                let selected = self
-                    .services
-                    .iter()
-                    .any(|(sns, sel)| *sns == ns && !sel.is_empty() && sel.iter().all(|&p| has(labels, p)));
-                let app = labels.iter().find(|(k, _)| k == "app").map(|(_, v)| v.as_str());
-                if selected || app.is_some_and(|a| self.apps.contains(&(ns, a))) {
-                    return true;
-                }
-            }
-            false
-        })
+        }
+        false
     }
 }
 
@@ -506,7 +633,7 @@ mod tests {
             labels,
             selector,
         };
-        let mut store = Store { key: "k|1".into(), files: HashMap::new() };
+        let mut store = Store { key: "k|1".into(), files: HashMap::default() };
         store.files.insert(
             "a/b c.yaml".into(),
             Entry {
@@ -514,17 +641,22 @@ mod tests {
                 global: true,
                 documents: 2,
                 objects: 3,
-                items: vec![
+                namespaces: "shop\\tx".into(),
+                items: Items::Parsed(vec![
                     item(Some(vec![("app".into(), "w=1".into()), ("x\x1fy".into(), String::new())]), None),
                     item(None, Some(vec![])),
                     item(None, None),
-                ],
+                ]),
                 evidence: vec![(true, "`VirtualService` of `x`\tat".into(), 4)],
             },
         );
         let text = store.to_text();
         let back = Store::parse(&text).expect("parses");
         assert_eq!((back.key.as_str(), &back.files), (store.key.as_str(), &store.files));
+        let entry = &back.files["a/b c.yaml"];
+        assert!(matches!(entry.items, Items::Raw(..)), "read lazily");
+        let Items::Parsed(items) = &store.files["a/b c.yaml"].items else { unreachable!() };
+        assert_eq!(&*entry.items.parsed(), items.as_slice());
         // Cut anywhere, it is no store.
         for cut in 0..text.len() - 1 {
             assert!(Store::parse(&text[..cut]).is_none(), "cut at {cut}");

@@ -345,11 +345,10 @@ fn read_cached(
     let stamps: Vec<Option<crate::cache::Stamp>> =
         entries.par_iter().map(|e| e.stamp.or_else(|| e.path.as_deref().and_then(crate::cache::stamp))).collect();
     let mut store = setup.open();
-    let warm = !store.is_empty() && {
-        let current: HashMap<&str, Option<crate::cache::Stamp>> =
-            entries.iter().zip(&stamps).map(|(e, s)| (e.name.as_str(), *s)).collect();
-        store.globals_unchanged(&current)
-    };
+    // Entries are sorted by name.
+    let warm = !store.is_empty()
+        && store
+            .globals_unchanged(|name| entries.binary_search_by(|e| e.name.as_str().cmp(name)).ok().map(|i| stamps[i]));
     // The entries of the files that stay stubs move out of the store (and back when it
     // is written).
     let mut to_read: Vec<(usize, Entry)> = Vec::new();
@@ -437,9 +436,11 @@ fn relevant_stubs(
     for &i in fresh {
         read_now[i] = !targets[i];
     }
+    let hit_items: Vec<std::borrow::Cow<'_, [crate::cache::Item]>> =
+        stubs.iter().zip(&first).filter(|(_, hit)| **hit).map(|((id, _), _)| summary(*id).items.parsed()).collect();
     let mut next = crate::cache::Wanted::of(&index, &read_now);
-    for ((id, _), _) in stubs.iter().zip(&first).filter(|(_, hit)| **hit) {
-        next.add(summary(*id));
+    for items in &hit_items {
+        next.add(items);
     }
     let hits: Vec<bool> = stubs.iter().zip(&first).map(|((id, _), &hit)| hit || next.relates(summary(*id))).collect();
     let mut hit = hits.into_iter();

@@ -8,7 +8,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 /// A small, fast, non-cryptographic hasher (the Fx hash of rustc) for the index's maps
 /// of short keys built on every run; inputs are files, not adversaries.
 #[derive(Default, Clone, Copy)]
-struct FxHasher(u64);
+pub(crate) struct FxHasher(u64);
 
 impl Hasher for FxHasher {
     fn write(&mut self, bytes: &[u8]) {
@@ -28,7 +28,7 @@ impl Hasher for FxHasher {
     }
 }
 
-type HashMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<FxHasher>>;
+pub(crate) type HashMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<FxHasher>>;
 use std::ops::Range;
 
 use crate::diag::ObjectRef;
