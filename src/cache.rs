@@ -76,7 +76,10 @@ impl PartialEq for Entry {
 #[derive(Debug, Clone)]
 pub enum Items {
     Parsed(Vec<Item>),
-    Raw(Arc<str>, Range<usize>),
+    /// The `O` lines, written by this run.
+    Text(String),
+    /// The `O` lines, a range of the cache file read.
+    Raw(Arc<String>, Range<usize>),
 }
 
 impl Items {
@@ -84,6 +87,7 @@ impl Items {
     fn text(&self) -> Cow<'_, str> {
         match self {
             Self::Raw(text, range) => Cow::Borrowed(&text[range.clone()]),
+            Self::Text(text) => Cow::Borrowed(text),
             Self::Parsed(items) => {
                 let mut out = String::new();
                 for item in items {
@@ -100,6 +104,7 @@ impl Items {
     pub fn parsed(&self) -> Cow<'_, [Item]> {
         match self {
             Self::Parsed(items) => Cow::Borrowed(items),
+            Self::Text(text) => Cow::Owned(text.lines().filter_map(Item::parse).collect()),
             Self::Raw(text, range) => Cow::Owned(text[range.clone()].lines().filter_map(Item::parse).collect()),
         }
     }
@@ -208,7 +213,7 @@ impl Setup {
     #[must_use]
     pub fn open(&self) -> Store {
         let Ok(text) = std::fs::read_to_string(self.file()) else { return Store::default() };
-        match Store::parse(&text) {
+        match Store::parse(text) {
             Some(store) if store.key == self.key => store,
             _ => Store::default(),
         }
@@ -268,9 +273,9 @@ impl Store {
 
     /// A store from its text; `None` for anything that is not one. The `O` lines are
     /// only checked for their shape here, and read when asked for.
-    fn parse(text: &str) -> Option<Self> {
-        let shared: Arc<str> = Arc::from(text);
-        let text = &*shared;
+    fn parse(text: String) -> Option<Self> {
+        let shared: Arc<String> = Arc::new(text);
+        let text = shared.as_str();
         let mut lines = text.split_inclusive('\n');
         if lines.next()? != format!("{MAGIC}\n") {
             return None;
@@ -469,43 +474,63 @@ pub fn is_global_object(o: &Object<'_>) -> bool {
     }
 }
 
-/// The entry of a parsed file, from the index of the run.
+/// The entry of a parsed file, from the index of the run: its `O` lines written at once
+/// (what the cache file holds), not objects of strings.
 #[must_use]
 pub fn entry(file: &LoadedFile, objects: &[&Object<'_>], stamp: Stamp, evidence: Vec<(bool, String, usize)>) -> Entry {
-    let pairs = |it: &mut dyn Iterator<Item = (&str, &str)>| -> Vec<(String, String)> {
-        it.map(|(k, v)| (k.to_owned(), v.to_owned())).collect()
-    };
     let global = file.source.path.as_deref().is_some_and(crate::kustomize::is_kustomization)
         || objects.iter().any(|o| is_global_object(o));
-    let items: Vec<Item> = objects
-        .iter()
-        .filter(|o| !o.partial)
-        .map(|o| Item {
-            kind: o.kind.to_owned(),
-            namespace: o.effective_namespace.to_owned(),
-            name: o.name.unwrap_or("").to_owned(),
-            labels: PodTemplate::of(o).map(|t| {
-                pairs(
-                    &mut t
-                        .labels()
-                        .into_iter()
-                        .flat_map(crate::yaml::NodeRef::entries)
-                        .filter_map(|(k, v)| Some((k.scalar()?, v.scalar()?))),
-                )
-            }),
-            selector: Service::of(o).map(|s| pairs(&mut s.selector_pairs())),
-        })
-        .collect();
-    let mut namespaces: Vec<String> = items.iter().map(|i: &Item| esc(&i.namespace).into_owned()).collect();
-    namespaces.sort();
+    let mut text = String::new();
+    let mut namespaces: Vec<&str> = Vec::new();
+    let push_pairs = |text: &mut String, pairs: &mut dyn Iterator<Item = (&str, &str)>| {
+        for (i, (k, v)) in pairs.enumerate() {
+            if i > 0 {
+                text.push('\x1f');
+            }
+            text.push_str(&esc(k));
+            text.push('=');
+            text.push_str(&esc(v));
+        }
+    };
+    for o in objects.iter().filter(|o| !o.partial) {
+        namespaces.push(o.effective_namespace);
+        for (i, field) in ["O", o.kind, o.effective_namespace, o.name.unwrap_or("")].into_iter().enumerate() {
+            text.push_str(if i == 0 { field } else { "\t" });
+            if i > 0 {
+                text.push_str(&esc(field));
+            }
+        }
+        if let Some(t) = PodTemplate::of(o) {
+            text.push_str("\tL\t");
+            let mut labels = t
+                .labels()
+                .into_iter()
+                .flat_map(crate::yaml::NodeRef::entries)
+                .filter_map(|(k, v)| Some((k.scalar()?, v.scalar()?)));
+            push_pairs(&mut text, &mut labels);
+        } else if o.kind == "Service" {
+            text.push_str("\tS\t");
+            let selector = o.node.get("spec").and_then(|s| s.get("selector")).filter(crate::yaml::NodeRef::is_map);
+            let mut pairs = selector
+                .into_iter()
+                .flat_map(crate::yaml::NodeRef::entries)
+                .filter_map(|(k, v)| Some((k.scalar()?, v.scalar()?)));
+            push_pairs(&mut text, &mut pairs);
+        } else {
+            text.push_str("\t-\t");
+        }
+        text.push('\n');
+    }
+    namespaces.sort_unstable();
     namespaces.dedup();
+    let namespaces: Vec<Cow<'_, str>> = namespaces.into_iter().map(esc).collect();
     Entry {
         stamp,
         global,
         documents: file.documents.len(),
         objects: objects.len(),
         namespaces: namespaces.join("\x1f"),
-        items: Items::Parsed(items),
+        items: Items::Text(text),
         evidence,
     }
 }
@@ -579,15 +604,17 @@ impl<'a> Wanted<'a> {
         if !escaped && !entry.namespaces.split('\x1f').any(|n| self.namespaces.contains(n)) {
             return false;
         }
-        match &entry.items {
-            Items::Parsed(items) => items.iter().any(|i| self.relates_item(i)),
-            Items::Raw(text, range) => text[range.clone()].lines().any(|line| {
-                let ns = Item::raw_namespace(line).unwrap_or("");
-                // An escaped namespace is read to be compared; the others as they are.
-                (ns.contains('\\') || self.namespaces.contains(ns))
-                    && Item::parse(line).is_none_or(|item| self.relates_item(&item))
-            }),
-        }
+        let text = match &entry.items {
+            Items::Parsed(items) => return items.iter().any(|i| self.relates_item(i)),
+            Items::Text(text) => text.as_str(),
+            Items::Raw(text, range) => &text[range.clone()],
+        };
+        text.lines().any(|line| {
+            let ns = Item::raw_namespace(line).unwrap_or("");
+            // An escaped namespace is read to be compared; the others as they are.
+            (ns.contains('\\') || self.namespaces.contains(ns))
+                && Item::parse(line).is_none_or(|item| self.relates_item(&item))
+        })
     }
 
     fn relates_item(&self, item: &Item) -> bool {
@@ -651,7 +678,7 @@ mod tests {
             },
         );
         let text = store.to_text();
-        let back = Store::parse(&text).expect("parses");
+        let back = Store::parse(text.clone()).expect("parses");
         assert_eq!((back.key.as_str(), &back.files), (store.key.as_str(), &store.files));
         let entry = &back.files["a/b c.yaml"];
         assert!(matches!(entry.items, Items::Raw(..)), "read lazily");
@@ -659,9 +686,9 @@ mod tests {
         assert_eq!(&*entry.items.parsed(), items.as_slice());
         // Cut anywhere, it is no store.
         for cut in 0..text.len() - 1 {
-            assert!(Store::parse(&text[..cut]).is_none(), "cut at {cut}");
+            assert!(Store::parse(text[..cut].to_owned()).is_none(), "cut at {cut}");
         }
-        assert!(Store::parse("garbage\n").is_none());
-        assert!(Store::parse(&text.replace("\tL\t", "\tQ\t")).is_none());
+        assert!(Store::parse("garbage\n".to_owned()).is_none());
+        assert!(Store::parse(text.replace("\tL\t", "\tQ\t")).is_none());
     }
 }

@@ -367,28 +367,28 @@ fn read_cached(
     // Ids are positions among the files kept.
     let kept_stamps: Vec<Option<crate::cache::Stamp>> = slots.iter().map(|(i, _)| stamps[*i]).collect();
     let mut targets = Vec::with_capacity(slots.len());
-    let mut files: Vec<Option<LoadedFile>> = Vec::with_capacity(slots.len());
+    let mut files: Vec<LoadedFile> = Vec::with_capacity(slots.len());
     let mut jobs = Vec::new();
     let mut stubs: Vec<(usize, Entry)> = Vec::new();
     for (id, (_, slot)) in slots.into_iter().enumerate() {
         match slot {
             Slot::Read(e, bytes) => {
                 targets.push(e.target);
+                // A place for the file, filled once it is parsed.
+                files.push(LoadedFile::stub(String::new(), None, None));
                 jobs.push((id, e, bytes));
-                files.push(None);
             }
             Slot::Stub(e, summary) => {
                 targets.push(e.target);
-                files.push(Some(LoadedFile::stub(e.name.clone(), e.path.clone(), summary)));
+                files.push(LoadedFile::stub(e.name.clone(), e.path.clone(), Some(summary)));
                 stubs.push((id, e));
             }
         }
     }
     let fresh: Vec<usize> = jobs.iter().map(|(id, _, _)| *id).collect();
     for (id, f) in parse_jobs(jobs) {
-        files[id] = Some(f);
+        files[id] = f;
     }
-    let mut files: Vec<LoadedFile> = files.into_iter().map(|f| f.expect("every file loaded")).collect();
     let wanted = if warm {
         relevant_stubs(&files, &targets, &fresh, &store.global_names(), &mut stubs, model_options)
     } else {
@@ -837,7 +837,7 @@ fn cache_entries(loaded: &Loaded, state: &CacheState, index: &Index<'_>) -> Vec<
         by_file[o.file].push(o);
     }
     files
-        .iter()
+        .par_iter()
         .enumerate()
         .filter(|(_, f)| f.summary.is_none() && f.rendered.is_none() && f.source.path.is_some())
         .filter_map(|(id, f)| {
