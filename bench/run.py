@@ -27,6 +27,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -198,17 +199,24 @@ class Case:
         the run's peak RSS in KB."""
         if self.prepare:
             self.prepare()
-        with open(os.devnull, "wb") as devnull, open(os.devnull, "rb") as nothing:
+        # posix_spawn (vfork in glibc): the child does not start as a copy of this
+        # Python process, so its peak RSS is its own. Commands run from ROOT (main()
+        # changes there).
+        with tempfile.TemporaryFile() as err_file:
+            actions = [
+                (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
+                (os.POSIX_SPAWN_DUP2, err_file.fileno(), 2),
+            ]
             b0 = busy_seconds()
             t0 = time.perf_counter()
-            proc = subprocess.Popen(self.argv, cwd=ROOT, stdin=nothing, stdout=devnull,
-                                    stderr=subprocess.PIPE)
-            # wait4 gives this child's own rusage: its CPU time and peak RSS.
-            _, status, usage = os.wait4(proc.pid, 0)
+            pid = os.posix_spawn(self.argv[0], self.argv, os.environ, file_actions=actions)
+            _, status, usage = os.wait4(pid, 0)
             dt = time.perf_counter() - t0
             b1 = busy_seconds()
-            err = proc.stderr.read() if proc.stderr else b""
-            proc.returncode = os.waitstatus_to_exitcode(status)
+            err_file.seek(0)
+            err = err_file.read()
+        proc = subprocess.CompletedProcess(self.argv, os.waitstatus_to_exitcode(status))
         if proc.returncode not in self.ok_codes:
             sys.exit(f"run.py: `{self.command}` exited {proc.returncode}:\n"
                      + err.decode(errors="replace"))
@@ -417,6 +425,7 @@ def main() -> None:
     if args.runs < 1:
         sys.exit("run.py: --runs must be at least 1")
 
+    os.chdir(ROOT)
     if not args.no_build:
         build()
     sha = stage_binary()

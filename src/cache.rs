@@ -348,7 +348,7 @@ impl Store {
 
 /// A field's text with `\`, tab, line breaks, `\x1f` and `=` escaped.
 fn esc(s: &str) -> std::borrow::Cow<'_, str> {
-    if !s.contains(['\\', '\t', '\n', '\r', '\x1f', '=']) {
+    if !s.bytes().any(|b| matches!(b, b'\\' | b'\t' | b'\n' | b'\r' | 0x1f | b'=')) {
         return std::borrow::Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 8);

@@ -50,6 +50,9 @@ struct Kustomization<'a> {
     patches: Vec<(PathBuf, Option<Target>)>,
     /// `kind: Component`: applied only through another kustomization's `components`.
     component: bool,
+    /// Entries that name remote resources (a URL, `github.com/…`), which kustomize would
+    /// fetch.
+    remote: Vec<String>,
 }
 
 /// The object a patch names with `target:` (kind and name, when given).
@@ -74,6 +77,8 @@ pub struct Tree {
     pub files: Vec<usize>,
     pub resources: Vec<usize>,
     pub patches: Vec<Patch>,
+    /// Remote resources any kustomization of the tree names.
+    pub remote: Vec<String>,
 }
 
 /// The kustomization files that no other kustomization includes, by file index. A
@@ -109,6 +114,7 @@ fn walk(graph: &Graph<'_>, k: usize, depth: usize, out: &mut Tree) {
         return;
     }
     out.files.push(graph.kustomizations[k].0);
+    out.remote.extend(graph.kustomizations[k].1.remote.iter().cloned());
     for &child in &graph.includes[k] {
         walk(graph, child, depth + 1, out);
     }
@@ -222,10 +228,13 @@ fn read(file: &LoadedFile) -> Option<Kustomization<'_>> {
     let root = file.documents.first()?.root();
     let namespace = root.get("namespace").and_then(|n| n.scalar()).filter(|n| !n.is_empty() && !n.contains("{{"));
     let list = |key: &str| root.get(key).into_iter().flat_map(NodeRef::items).filter_map(|i| i.scalar());
+    let is_remote = |e: &str| e.contains("://") || e.starts_with("github.com/") || e.starts_with("git@");
+    let remote = list("resources").chain(list("bases")).chain(list("components")).filter(|e| is_remote(e));
+    let remote = remote.map(str::to_owned).collect();
     let entries = list("resources")
         .chain(list("bases"))
         .chain(list("components"))
-        .filter(|e| !e.contains("://") && !e.starts_with("github.com/"))
+        .filter(|e| !is_remote(e))
         .map(|e| dir.join(e))
         .collect();
     let target = |node: Option<NodeRef<'_>>| {
@@ -244,5 +253,5 @@ fn read(file: &LoadedFile) -> Option<Kustomization<'_>> {
         }
     }
     let component = root.get("kind").and_then(|k| k.scalar()) == Some("Component");
-    Some(Kustomization { dir, namespace, entries, patches, component })
+    Some(Kustomization { dir, namespace, entries, patches, component, remote })
 }

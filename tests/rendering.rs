@@ -443,3 +443,22 @@ fn only_the_configured_overlays_are_built() {
     assert!(paths.contains(&"base/service.yaml") && paths.contains(&"overlays/prod/inject.yaml"), "{found:#?}");
     assert!(paths.iter().all(|p| !p.starts_with("overlays/staging")), "staging was built: {found:#?}");
 }
+
+#[test]
+fn an_overlay_with_remote_resources_is_not_built_and_says_so() {
+    // kustomize would fetch the remote base; meshlint renders offline, so it never runs
+    // the tool on such an overlay, and reads its local files as plain manifests.
+    let tmp = copy_of("kustomize");
+    edit(
+        &tmp.path().join("overlays/prod/kustomization.yaml"),
+        "  - ../../base\n",
+        "  - ../../base\n  - https://github.com/example/bases//redis?ref=v1\n",
+    );
+    let (_, found, _) = check(tmp.path(), true, &["--profile", "istio-0.2", "."]);
+    let d = found.iter().find(|d| d.rule == "not-rendered").expect("not-rendered");
+    assert_eq!((d.path.as_str(), d.severity.as_str()), ("overlays/prod/kustomization.yaml", "warning"), "{d:#?}");
+    assert!(d.message.contains("https://github.com/example/bases//redis?ref=v1"), "{d:#?}");
+    assert!(found.iter().all(|d| d.rule != "render-failed"), "the tool never ran: {found:#?}");
+    // staging, which names nothing remote, is still built.
+    assert!(found.iter().any(|d| d.path == "overlays/staging/ports.yaml"), "{found:#?}");
+}

@@ -142,7 +142,8 @@ pub struct Job {
 #[derive(Debug, Clone)]
 pub enum JobKind {
     Chart(helm::Settings),
-    Overlay,
+    /// An overlay, with the remote resources its tree names (then it is not built).
+    Overlay(Vec<String>),
 }
 
 /// What rendering one job gave.
@@ -156,6 +157,8 @@ pub enum Outcome {
     NoTool,
     /// Rendering is turned off.
     Disabled,
+    /// The overlay names remote resources, which meshlint does not fetch.
+    Remote(Vec<String>),
 }
 
 /// Render every job, several at a time, in job order.
@@ -174,7 +177,8 @@ pub fn render_all(jobs: &[Job], tools: &Tools) -> Vec<Outcome> {
                     Err(e) => Outcome::Failed(e),
                 },
             },
-            JobKind::Overlay => match &tools.kustomize {
+            JobKind::Overlay(remote) if !remote.is_empty() => Outcome::Remote(remote.clone()),
+            JobKind::Overlay(_) => match &tools.kustomize {
                 None => Outcome::NoTool,
                 Some(k) => match run(k.command(&job.dir), timeout) {
                     Ok(text) => Outcome::Files(vec![(overlay::rendered_name(&job.shown), None, text)]),
@@ -308,7 +312,7 @@ pub fn plan(walked: &[Walked<'_>], config: &crate::config::Config, tools: &Tools
             .collect();
         let in_chart = |d: &Path| jobs.iter().any(|j: &Job| matches!(j.kind, JobKind::Chart(_)) && within(d, &j.dir));
         let mut overlays = Vec::new();
-        for (dir, dirs) in overlay::plan(&loaded, &config.overlays, &config.root) {
+        for (dir, dirs, remote) in overlay::plan(&loaded, &config.overlays, &config.root) {
             let dir = clean(&dir);
             if in_chart(&dir) {
                 continue;
@@ -319,7 +323,7 @@ pub fn plan(walked: &[Walked<'_>], config: &crate::config::Config, tools: &Tools
                 .iter()
                 .find(|f| f.source.path.as_deref().and_then(Path::parent).map(clean).as_ref() == Some(&dir))
                 .map_or_else(|| crate::escape::path(&dir), |f| f.source.name.clone());
-            overlays.push(Job { kind: JobKind::Overlay, shown: shown_dir(&name), dir, target });
+            overlays.push(Job { kind: JobKind::Overlay(remote), shown: shown_dir(&name), dir, target });
         }
         jobs.extend(overlays);
     }
@@ -346,7 +350,7 @@ pub fn attach(
             (0..files.len()).filter(|&i| path_of(&files[i]).is_some_and(|p| within(&p, &job.dir))).collect();
         let is_own = |p: &Path| match job.kind {
             JobKind::Chart(_) => helm::is_chart_file(p),
-            JobKind::Overlay => crate::kustomize::is_kustomization(p),
+            JobKind::Overlay(_) => crate::kustomize::is_kustomization(p),
         };
         let own_file = inside.iter().copied().find(|&i| {
             path_of(&files[i]).is_some_and(|p| is_own(&p) && clean(p.parent().unwrap_or(Path::new(""))) == job.dir)
@@ -367,6 +371,12 @@ pub fn attach(
                     files[f].problems.push(d);
                 }
             }
+            Outcome::Remote(remote) => {
+                if let Some(f) = own_file {
+                    let d = remote_overlay(&files[f], f, &job.shown, &remote);
+                    files[f].problems.push(d);
+                }
+            }
             Outcome::Failed(error) => {
                 if let Some(f) = own_file {
                     let d = render_failed(&files[f], f, job, &error, tools);
@@ -375,7 +385,7 @@ pub fn attach(
             }
             Outcome::Files(rendered) => {
                 let tree = match (&job.kind, own_file) {
-                    (JobKind::Overlay, Some(k)) => Some(crate::kustomize::tree(files, k)),
+                    (JobKind::Overlay(_), Some(k)) => Some(crate::kustomize::tree(files, k)),
                     _ => None,
                 };
                 let consumed: Vec<usize> = match &tree {
@@ -388,8 +398,8 @@ pub fn attach(
                 }
                 let how = match (&job.kind, &tools.kustomize) {
                     (JobKind::Chart(settings), _) => settings.how(),
-                    (JobKind::Overlay, Some(k)) => format!("rendered by {}", k.describe()),
-                    (JobKind::Overlay, None) => "rendered".to_owned(),
+                    (JobKind::Overlay(_), Some(k)) => format!("rendered by {}", k.describe()),
+                    (JobKind::Overlay(_), None) => "rendered".to_owned(),
                 };
                 for (name, source, text) in rendered {
                     let source_file = source.as_deref().map(|p| source_id(files, targets, p, job.target));
@@ -460,11 +470,29 @@ fn not_rendered(file: &LoadedFile, id: usize, shown: &str) -> Diagnostic {
 /// The tool's message is cut after this many characters.
 const MESSAGE_CHARS: usize = 600;
 
+fn remote_overlay(file: &LoadedFile, id: usize, shown: &str, remote: &[String]) -> Diagnostic {
+    let mut label = about_file(file, id);
+    label.message = "this kustomization".into();
+    let names: Vec<String> = remote.iter().take(3).map(|r| format!("`{r}`")).collect();
+    Diagnostic::new(
+        "not-rendered",
+        Severity::Warning,
+        format!(
+            "kustomization `{shown}` was not built: it names remote resources ({}), which meshlint does not fetch; its local files were read as plain manifests",
+            names.join(", ")
+        ),
+        label,
+    )
+    .with_help(format!(
+        "vendor the remote bases into the repository so that the overlay builds offline, or build it yourself and check the output: `kubectl kustomize {shown} | meshlint check -`"
+    ))
+}
+
 fn render_failed(file: &LoadedFile, id: usize, job: &Job, error: &str, tools: &Tools) -> Diagnostic {
     let (what, tool) = match (&job.kind, &tools.kustomize) {
         (JobKind::Chart(_), _) => ("Helm chart", "helm template"),
-        (JobKind::Overlay, Some(k)) => ("kustomization", k.describe()),
-        (JobKind::Overlay, None) => ("kustomization", "kustomize build"),
+        (JobKind::Overlay(_), Some(k)) => ("kustomization", k.describe()),
+        (JobKind::Overlay(_), None) => ("kustomization", "kustomize build"),
     };
     let mut label = about_file(file, id);
     label.message = format!("`{tool}` failed here");

@@ -15,9 +15,14 @@ pub fn rendered_name(shown: &str) -> String {
 /// The folders to build, from the kustomization files of a run (each loaded alone,
 /// before the other files): those `configured` (folders, resolved against `root`) when
 /// any are, else the kustomizations no other includes. Each with the folders of every
-/// kustomization its tree reaches (for deciding whether a named file is in it).
+/// kustomization its tree reaches (for deciding whether a named file is in it), and the
+/// remote resources the tree names.
 #[must_use]
-pub fn plan(kustomizations: &[LoadedFile], configured: &[PathBuf], root: &Path) -> Vec<(PathBuf, Vec<PathBuf>)> {
+pub fn plan(
+    kustomizations: &[LoadedFile],
+    configured: &[PathBuf],
+    root: &Path,
+) -> Vec<(PathBuf, Vec<PathBuf>, Vec<String>)> {
     let dir = |f: &LoadedFile| f.source.path.as_deref().and_then(Path::parent).map(Path::to_path_buf);
     let canonical = |p: &Path| std::fs::canonicalize(p).ok();
     let chosen: Vec<usize> = if configured.is_empty() {
@@ -40,7 +45,7 @@ pub fn plan(kustomizations: &[LoadedFile], configured: &[PathBuf], root: &Path) 
         .filter_map(|k| {
             let tree = crate::kustomize::tree(kustomizations, k);
             let dirs = tree.files.iter().filter_map(|&f| dir(&kustomizations[f])).collect();
-            Some((dir(&kustomizations[k])?, dirs))
+            Some((dir(&kustomizations[k])?, dirs, tree.remote))
         })
         .collect()
 }

@@ -96,7 +96,7 @@ pub static RULES: &[Rule] = &[
     Rule {
         name: "not-rendered",
         severity: Severity::Warning,
-        summary: "a Helm chart that was not checked because no `helm` was found to render it",
+        summary: "a Helm chart not checked for want of `helm`, or an overlay not built because it names remote resources",
         doc: doc!("not-rendered"),
         check: None,
     },
