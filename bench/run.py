@@ -174,7 +174,7 @@ class Case:
     ok_codes: tuple[int, ...]
     times: list[float] = field(default_factory=list)
     others: list[float] = field(default_factory=list)
-    # Peak resident memory of each run, in KB (the child's own, from wait4).
+    # Peak resident memory, in KB, from one run under /usr/bin/time.
     rss: list[int] = field(default_factory=list)
     redone: int = 0
     # Run before each run, untimed (emptying a cache for a cold run).
@@ -196,12 +196,11 @@ class Case:
 
     def run_once(self) -> tuple[float, float, int]:
         """One run: wall seconds, CPUs that other processes kept busy meanwhile, and
-        the run's peak RSS in KB."""
+        the child's maxrss (which includes this Python's pages: not reported)."""
         if self.prepare:
             self.prepare()
-        # posix_spawn (vfork in glibc): the child does not start as a copy of this
-        # Python process, so its peak RSS is its own. Commands run from ROOT (main()
-        # changes there).
+        # posix_spawn (vfork in glibc): no copy of this Python process is made before
+        # the exec. Commands run from ROOT (main() changes there).
         with tempfile.TemporaryFile() as err_file:
             actions = [
                 (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
@@ -247,10 +246,19 @@ def time_group(cases: list[Case], runs: int, max_wait: float) -> None:
             cases[0].redone += 1
             wait_quiet(max_wait)
             continue
-        for c, (dt, o, rss) in zip(cases, results):
+        for c, (dt, o, _) in zip(cases, results):
             c.times.append(dt)
             c.others.append(o)
-            c.rss.append(rss)
+    # Peak RSS from one more run each under /usr/bin/time, which forks from a small
+    # process: a child of this Python process would count Python's own pages (a fork or
+    # vfork starts with the parent's memory, and the kernel keeps that high-water mark
+    # across exec).
+    for c in cases:
+        if c.prepare:
+            c.prepare()
+        out = subprocess.run(["/usr/bin/time", "-f", "%M", *c.argv], cwd=ROOT,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        c.rss.append(int(out.stderr.strip().splitlines()[-1]))
 
 
 def parse_only_count(path: str) -> str:

@@ -245,3 +245,35 @@ fn an_inject_annotation_cannot_opt_a_pod_in_under_modern_istio() {
             .ends_with("no pod label `sidecar.istio.io/inject: \"true\"` opts the pod in")
     );
 }
+
+#[test]
+fn a_namespace_left_out_is_fixed_where_that_istio_reads_it() {
+    // Istio 0.2's initializer reads only the `istio-inject` ConfigMap's namespace lists,
+    // never a namespace label; the webhook reads the label.
+    let config = |key: &str| {
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: istio-inject\n  namespace: istio-system\ndata:\n  config: |-\n    policy: enabled\n    {key}: [payments]\n"
+        )
+    };
+    let deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\n  namespace: shop\nspec:\n  template:\n    metadata:\n      labels:\n        app: api\n    spec:\n      containers:\n      - name: api\n        image: api:1\n";
+    let excluded = deployment.replace("namespace: shop", "namespace: payments");
+    for (key, manifest, says) in [
+        ("excludeNamespaces", excluded.as_str(), "remove `payments` from `excludeNamespaces`"),
+        ("namespaces", deployment, "add `shop` to `namespaces`"),
+    ] {
+        let dir = tree(&[("inject.yaml", &config(key)), ("app.yaml", manifest)]);
+        let found = check(dir.path(), &["--no-context", "--profile", "istio-0.2", "."]);
+        let d = of_rule(&found, "workload-not-injected");
+        assert_eq!(d.len(), 1, "{found:#?}");
+        let help = d[0]["help"].as_str().unwrap_or("");
+        assert!(help.contains(says) && help.contains("istio-inject"), "{key}: {help}");
+        assert!(!help.contains("istio-injection"), "0.2 reads no namespace label: {help}");
+    }
+    // Modern Istio: a namespace labelled `istio-injection=disabled` is fixed by its label.
+    let ns = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n  labels:\n    istio-injection: disabled\n";
+    let dir = tree(&[("ns.yaml", ns), ("app.yaml", deployment)]);
+    let found = check(dir.path(), &["--no-context", "--profile", "istio-modern", "."]);
+    let d = of_rule(&found, "workload-not-injected");
+    assert_eq!(d.len(), 1, "{found:#?}");
+    assert!(d[0]["help"].as_str().unwrap_or("").contains("istio-injection=enabled"), "{:#?}", d[0]);
+}

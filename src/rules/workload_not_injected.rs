@@ -25,8 +25,16 @@ pub fn check(cx: &Context<'_>, sink: &mut Sink) {
         if let Some(evidence) = decision.evidence {
             d.labels.push(evidence);
         }
-        d.help = Some(
-            match decision.reason {
+        let ns = object.effective_namespace;
+        d.help = Some(match (decision.reason, cx.profile) {
+            // The 0.2 initializer reads its ConfigMap's namespace lists, no namespace label.
+            (Reason::NamespaceExcluded, Profile::Istio02) => format!(
+                "remove `{ns}` from `excludeNamespaces` in the `istio-inject` ConfigMap if its workloads belong in the mesh (the 0.2 initializer reads no namespace label)"
+            ),
+            (Reason::NamespaceNotWatched, Profile::Istio02) => format!(
+                "add `{ns}` to `namespaces` in the `istio-inject` ConfigMap (or `\"\"` for every namespace) if its workloads belong in the mesh (the 0.2 initializer reads no namespace label)"
+            ),
+            _ => match decision.reason {
                 Reason::KindNotInitialized => "inject it with `meshlint inject` (or `istioctl kube-inject`), or use a kind the initializer handles",
                 Reason::AnnotationNoInject | Reason::PodLabelNoInject => {
                     "remove the opt-out or set it to \"true\" if the workload belongs in the mesh"
@@ -42,6 +50,6 @@ pub fn check(cx: &Context<'_>, sink: &mut Sink) {
                 _ => "fix the injection configuration so that the workload's namespace is watched",
             }
             .to_owned(),
-        );
+        });
     }
 }
