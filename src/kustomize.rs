@@ -95,16 +95,26 @@ pub fn roots(files: &[LoadedFile]) -> Vec<usize> {
         .collect()
 }
 
-/// The tree of the kustomization in file `root`.
+/// The trees of the kustomizations in files `roots`, in that order (the graph of the
+/// run's kustomizations is built once for all of them).
 #[must_use]
-pub fn tree(files: &[LoadedFile], root: usize) -> Tree {
+pub fn trees(files: &[LoadedFile], roots: &[usize]) -> Vec<Tree> {
+    if roots.is_empty() {
+        return Vec::new();
+    }
     let graph = Graph::new(files);
-    let mut out = Tree::default();
-    let Some(start) = graph.kustomizations.iter().position(|(f, _)| *f == root) else { return out };
-    walk(&graph, start, 0, &mut out);
-    out.files.sort_unstable();
-    out.files.dedup();
-    out
+    roots
+        .iter()
+        .map(|&root| {
+            let mut out = Tree::default();
+            if let Some(start) = graph.kustomizations.iter().position(|(f, _)| *f == root) {
+                walk(&graph, start, 0, &mut out);
+            }
+            out.files.sort_unstable();
+            out.files.dedup();
+            out
+        })
+        .collect()
 }
 
 /// Depth first, children before the kustomization that includes them, so that patches

@@ -12,6 +12,7 @@ pub mod helm;
 pub mod overlay;
 pub mod remap;
 
+use std::collections::HashMap;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -344,17 +345,34 @@ pub fn attach(
     outcomes: Vec<Outcome>,
     tools: &Tools,
 ) {
+    // The files' cleaned paths, once (files added below are rendered or templates).
+    let paths: Vec<Option<PathBuf>> = files.iter().map(|f| f.source.path.as_deref().map(clean)).collect();
+    let own_of = |job: &Job| {
+        paths.iter().position(|p| {
+            p.as_deref().is_some_and(|p| {
+                let own = match job.kind {
+                    JobKind::Chart(_) => helm::is_chart_file(p),
+                    JobKind::Overlay(_) => crate::kustomize::is_kustomization(p),
+                };
+                own && clean(p.parent().unwrap_or(Path::new(""))) == job.dir
+            })
+        })
+    };
+    let owns: Vec<Option<usize>> = jobs.iter().map(own_of).collect();
+    // The trees of the overlays that rendered, from one graph of the kustomizations.
+    let rendered_overlays: Vec<usize> = jobs
+        .iter()
+        .zip(&owns)
+        .zip(&outcomes)
+        .filter(|((j, _), o)| matches!(j.kind, JobKind::Overlay(_)) && matches!(o, Outcome::Files(_)))
+        .filter_map(|((_, own), _)| *own)
+        .collect();
+    let mut trees: HashMap<usize, crate::kustomize::Tree> =
+        rendered_overlays.iter().copied().zip(crate::kustomize::trees(files, &rendered_overlays)).collect();
     for (r, (job, outcome)) in jobs.iter().zip(outcomes).enumerate() {
-        let path_of = |f: &LoadedFile| f.source.path.as_deref().map(clean);
         let inside: Vec<usize> =
-            (0..files.len()).filter(|&i| path_of(&files[i]).is_some_and(|p| within(&p, &job.dir))).collect();
-        let is_own = |p: &Path| match job.kind {
-            JobKind::Chart(_) => helm::is_chart_file(p),
-            JobKind::Overlay(_) => crate::kustomize::is_kustomization(p),
-        };
-        let own_file = inside.iter().copied().find(|&i| {
-            path_of(&files[i]).is_some_and(|p| is_own(&p) && clean(p.parent().unwrap_or(Path::new(""))) == job.dir)
-        });
+            (0..paths.len()).filter(|&i| paths[i].as_deref().is_some_and(|p| within(p, &job.dir))).collect();
+        let own_file = owns[r];
         let is_chart = matches!(job.kind, JobKind::Chart(_));
         if is_chart && !matches!(outcome, Outcome::Disabled) {
             // The chart is judged as a chart (rendered, or a finding says why not), not
@@ -385,7 +403,7 @@ pub fn attach(
             }
             Outcome::Files(rendered) => {
                 let tree = match (&job.kind, own_file) {
-                    (JobKind::Overlay(_), Some(k)) => Some(crate::kustomize::tree(files, k)),
+                    (JobKind::Overlay(_), Some(k)) => trees.remove(&k),
                     _ => None,
                 };
                 let consumed: Vec<usize> = match &tree {

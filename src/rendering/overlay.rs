@@ -40,10 +40,11 @@ pub fn plan(
         found.sort_unstable();
         found.into_iter().map(|(_, i)| i).collect()
     };
+    let trees = crate::kustomize::trees(kustomizations, &chosen);
     chosen
         .into_iter()
-        .filter_map(|k| {
-            let tree = crate::kustomize::tree(kustomizations, k);
+        .zip(trees)
+        .filter_map(|(k, tree)| {
             let dirs = tree.files.iter().filter_map(|&f| dir(&kustomizations[f])).collect();
             Some((dir(&kustomizations[k])?, dirs, tree.remote))
         })
