@@ -52,6 +52,28 @@ const CASES: &[Case] = &[
     case(Modern, "api", "port: 9000", Some(("grpc", 9000)), "grpc"),
     case(Modern, "db", "port: 9306\n    targetPort: mysql", None, "mysql"),
     case(Modern, "odd", "port: 9999", None, "tcp-odd"),
+    // Every word meshlint reads as a protocol, on a port number that says nothing. A
+    // port's own name is kept as the suffix; an unnamed port takes the Service's name.
+    // Istio 0.2 knows http2 and https: the word maps onto them.
+    case(Istio02, "web", "port: 7000\n    name: h2c", None, "http2-h2c"),
+    case(Istio02, "web", "port: 7000\n    name: wss", None, "https-wss"),
+    case(Istio02, "docs", "port: 7000\n    targetPort: mongodb", None, "mongo-docs"),
+    // A word for a protocol 0.2 does not list becomes plain TCP named after the protocol.
+    case(Istio02, "db", "port: 7000\n    name: pg", None, "tcp-postgres"),
+    case(Istio02, "store", "port: 7000\n    name: cql", None, "tcp-cassandra"),
+    case(Istio02, "coord", "port: 7000\n    name: zk", None, "tcp-zookeeper"),
+    // The target port's name, on an unnamed port (else: `tcp-<service>`).
+    case(Istio02, "bus", "port: 7000\n    targetPort: kafka", None, "tcp-kafka"),
+    case(Istio02, "bus", "port: 7000\n    targetPort: amqp", None, "tcp-amqp"),
+    case(Istio02, "bus", "port: 7000\n    targetPort: nats", None, "tcp-nats"),
+    case(Istio02, "cache", "port: 7000\n    targetPort: memcached", None, "tcp-memcached"),
+    case(Istio02, "cache", "port: 7000\n    targetPort: redis", None, "redis"),
+    case(Istio02, "svc", "port: 7000\n    targetPort: tcp", None, "tcp"),
+    // UDP is no name for 0.2: plain TCP under the Service's name, not `tcp-udp`.
+    case(Istio02, "dns", "port: 7000\n    targetPort: udp", None, "tcp-dns"),
+    // Modern Istio lists udp and tls: the word is a valid name as it is.
+    case(Modern, "dns", "port: 7000\n    targetPort: udp", None, "udp"),
+    case(Modern, "edge", "port: 7000\n    targetPort: tls", None, "tls"),
 ];
 
 fn manifest(case: &Case) -> String {

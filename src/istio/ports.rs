@@ -13,8 +13,6 @@ pub struct Advice {
     pub name: String,
     /// Why, for the help text: "27017 is `MongoDB`'s port".
     pub because: String,
-    /// Whether anything said which protocol the port carries.
-    pub known: bool,
 }
 
 /// Well-known port numbers and the protocol they carry.
@@ -104,7 +102,7 @@ pub fn advise(profile: Profile, suffix: &str, port: &ServicePort<'_>, container_
     let from_name = |word: &str, because: String| -> Option<Advice> {
         let protocol = protocol_of(word)?;
         let name = if valid_for(profile, word) { word.to_owned() } else { name_for(profile, protocol, suffix) };
-        Some(Advice { name, because, known: protocol != "tcp" && protocol != "udp" })
+        Some(Advice { name, because })
     };
     // The port's own name, when it names a protocol by another word (`mysql` under 0.2,
     // `postgresql`).
@@ -134,12 +132,11 @@ pub fn advise(profile: Profile, suffix: &str, port: &ServicePort<'_>, container_
         } else {
             name_for(profile, protocol, "")
         };
-        return Advice { name, because: format!("{n} is {whose} port"), known: true };
+        return Advice { name, because: format!("{n} is {whose} port") };
     }
     Advice {
         name: format!("tcp-{suffix}"),
         because: "nothing says which protocol it carries; `http-` is right only for HTTP traffic".into(),
-        known: false,
     }
 }
 
