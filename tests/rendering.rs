@@ -462,3 +462,26 @@ fn an_overlay_with_remote_resources_is_not_built_and_says_so() {
     // staging, which names nothing remote, is still built.
     assert!(found.iter().any(|d| d.path == "overlays/staging/ports.yaml"), "{found:#?}");
 }
+
+#[test]
+fn a_chart_that_needs_values_says_where_meshlint_takes_them_from() {
+    // `required` fails `helm template` without the value: the error says which, and the
+    // help how to give it to meshlint.
+    let tmp = copy_of("shop");
+    edit(
+        &tmp.path().join("charts/shop/templates/web.yaml"),
+        "replicas: {{ .Values.web.replicas }}",
+        "replicas: {{ required \"web.replicas is required\" .Values.web.replicas }}",
+    );
+    edit(&tmp.path().join("charts/shop/values.yaml"), "  replicas: 2\n", "");
+    let (_, found, _) = check(tmp.path(), true, &["--profile", "istio-0.2", "."]);
+    let d = found.iter().find(|d| d.rule == "render-failed").expect("render-failed");
+    assert!(d.message.ends_with("web.replicas is required"), "{d:#?}");
+    let help = d.help.as_deref().unwrap_or("");
+    assert!(help.contains("helm: {values: [FILE]}") && help.contains("charts/shop"), "{help}");
+    // Given the value in the configuration, the chart renders.
+    std::fs::write(tmp.path().join(".meshlint.yaml"), "profile: istio-0.2\nhelm:\n  values: [values-prod.yaml]\n")
+        .expect("config");
+    let (_, found, _) = check(tmp.path(), true, &["."]);
+    assert!(found.iter().all(|d| d.rule != "render-failed"), "{found:#?}");
+}

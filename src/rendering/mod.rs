@@ -523,6 +523,8 @@ fn render_failed(file: &LoadedFile, id: usize, job: &Job, error: &str, tools: &T
         .collect::<Vec<_>>()
         .join(" ");
     let joined = joined.strip_prefix("Error: ").or_else(|| joined.strip_prefix("error: ")).unwrap_or(&joined);
+    // helm's advice for its own command line, not meshlint's.
+    let joined = joined.trim_end_matches("Use --debug flag to render out invalid YAML").trim_end();
     let line = match joined.char_indices().nth(MESSAGE_CHARS) {
         Some((at, _)) => format!("{}…", &joined[..at]),
         None if joined.is_empty() => "no message".to_owned(),
@@ -533,7 +535,12 @@ fn render_failed(file: &LoadedFile, id: usize, job: &Job, error: &str, tools: &T
             "meshlint renders offline: run `helm dependency build {}` so that `charts/` holds the dependencies",
             job.shown
         ),
-        _ => format!("run `{tool} {}` to see the whole error; nothing in it was checked", job.shown),
+        // `required` values, or a value the templates use without a default.
+        JobKind::Chart(_) => format!(
+            "run `{tool} {}` to see the whole error; nothing in it was checked. A chart that needs values to render takes them from `helm: {{values: [FILE]}}` (or per chart, `helm: {{charts: {{{}: {{values: [FILE]}}}}}}`) in .meshlint.yaml",
+            job.shown, job.shown
+        ),
+        JobKind::Overlay(_) => format!("run `{tool} {}` to see the whole error; nothing in it was checked", job.shown),
     };
     Diagnostic::new("render-failed", Severity::Error, format!("{what} `{}` did not render: {line}", job.shown), label)
         .with_help(help)
