@@ -199,6 +199,18 @@ rows! {
     label_title_case_true_injects_before_1_27_only: "label-True" => INJECTED_OPT_IN, NOT_POLICY;
     label_title_case_false_opts_out_before_1_27_only: "label-False"
         => ("not-injected", "annotation-no-inject"), INJECTED_POLICY;
+    annotation_false_opts_out_in_every_release: "annotation-false"
+        => ("not-injected", "annotation-no-inject"), ("not-injected", "annotation-no-inject");
+}
+
+/// The release is said where the audit names the injector.
+#[test]
+fn the_audit_names_the_istio_release() {
+    for version in ["1.26", "1.27"] {
+        let report =
+            audit(&["--profile", "istio-modern", "--istio-version", version, &format!("{DECIDE}/annotation-false")]);
+        assert_eq!(report["policy"]["initializer_name"], format!("istio {version}"), "{report:#}");
+    }
 }
 
 /// istiod (`injectRequired`) switches on the policy last: any value but `enabled` and
@@ -649,4 +661,29 @@ fn samples_default_namespace_labelled_enabled() {
     ]);
     assert_eq!(rows(&alone).len(), 6, "bookinfo.yaml's six Deployments");
     assert!(rows(&alone).iter().all(|r| verdict(r) == INJECTED_POLICY), "{alone:#}");
+}
+
+/// Only `istio-system`'s ConfigMaps named `istio-sidecar-injector…` configure the
+/// webhook: one of that name elsewhere, or another ConfigMap of `istio-system`, says
+/// nothing of injection.
+#[test]
+fn only_the_injectors_config_map_configures_the_webhook() {
+    let decoy = |name: &str, namespace: &str| {
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: {namespace}\ndata:\n  config: |\n    policy: disabled\n"
+        )
+    };
+    let workload =
+        std::fs::read_to_string(root().join(DECIDE).join("ns-injection-enabled/workload.yaml")).expect("row");
+    let namespace =
+        std::fs::read_to_string(root().join(DECIDE).join("ns-injection-enabled/namespace.yaml")).expect("row");
+    for (name, ns) in [("istio-sidecar-injector", "shop"), ("istio-mesh-extras", "istio-system")] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("decoy.yaml"), decoy(name, ns)).expect("write");
+        std::fs::write(dir.path().join("workload.yaml"), &workload).expect("write");
+        std::fs::write(dir.path().join("namespace.yaml"), &namespace).expect("write");
+        let path = dir.path().to_str().expect("UTF-8").to_owned();
+        let report = audit(&["--profile", "istio-modern", "--no-context", &path]);
+        assert_eq!(verdict(&rows(&report)[0]), INJECTED_POLICY, "{name} in {ns} was read: {report:#}");
+    }
 }

@@ -454,3 +454,61 @@ fn stage_a(
     };
     d(Reason::NamespaceNotWatched, detail, evidence)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    fn selector(match_labels: &[(&str, &str)], expressions: &[(&str, &str, &[&str])]) -> Selector {
+        Selector {
+            match_labels: match_labels.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            expressions: expressions
+                .iter()
+                .map(|(k, op, vs)| ((*k).to_owned(), (*op).to_owned(), vs.iter().map(|v| (*v).to_owned()).collect()))
+                .collect(),
+            source: None,
+        }
+    }
+
+    /// Kubernetes label-selector semantics, as istiod's never/always-inject lists use
+    /// them: every `matchLabels` pair and every expression must hold.
+    #[test]
+    fn selectors_match_as_kubernetes_reads_them() {
+        let pod = labels(&[("tier", "batch"), ("team", "data")]);
+        // An empty selector selects nothing in these lists.
+        assert!(!selector(&[], &[]).matches(&pod));
+        assert!(selector(&[("tier", "batch")], &[]).matches(&pod));
+        assert!(!selector(&[("tier", "web")], &[]).matches(&pod));
+        // matchLabels and expressions both hold.
+        assert!(!selector(&[("tier", "batch")], &[("team", "In", &["web"])]).matches(&pod));
+        assert!(selector(&[("tier", "batch")], &[("team", "In", &["web", "data"])]).matches(&pod));
+        assert!(!selector(&[], &[("absent", "In", &["x"])]).matches(&pod));
+        // NotIn: the label absent, or its value not listed.
+        assert!(selector(&[], &[("team", "NotIn", &["web"])]).matches(&pod));
+        assert!(!selector(&[], &[("team", "NotIn", &["data"])]).matches(&pod));
+        assert!(selector(&[], &[("absent", "NotIn", &["data"])]).matches(&pod));
+        // Exists and DoesNotExist look at the key only.
+        assert!(selector(&[], &[("team", "Exists", &[])]).matches(&pod));
+        assert!(!selector(&[], &[("absent", "Exists", &[])]).matches(&pod));
+        assert!(selector(&[], &[("absent", "DoesNotExist", &[])]).matches(&pod));
+        assert!(!selector(&[], &[("team", "DoesNotExist", &[])]).matches(&pod));
+        // An operator Kubernetes does not have selects nothing.
+        assert!(!selector(&[], &[("team", "Like", &["data"])]).matches(&pod));
+    }
+
+    #[test]
+    fn strict_and_loose_values() {
+        let (old, new) = (Version { major: 1, minor: 26 }, Version::NATIVE_SIDECARS);
+        assert_eq!(read_value("false", new), Value::No);
+        assert_eq!(read_value("true", new), Value::Yes);
+        assert_eq!(read_value("yes", new), Value::Unset);
+        assert_eq!(read_value("False", old), Value::No);
+        assert_eq!(read_value("On", old), Value::Yes);
+        assert_eq!(read_value("", old), Value::Unset);
+        assert_eq!(format!("{new}"), "1.27");
+    }
+}
