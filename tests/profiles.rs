@@ -141,3 +141,17 @@ fn an_istio_proxy_container_means_already_injected_unless_its_image_awaits_the_w
     assert_ne!(verdict("istio-modern", "auto"), already);
     assert_eq!(verdict("istio-0.2", "auto"), already);
 }
+
+#[test]
+fn the_rule_table_and_explain_give_each_profiles_level_and_code() {
+    // Istio 0.2 rejects a pod in two Services (an error); istioctl analyze's IST0116 is a
+    // warning. Both places that list levels say so.
+    let out = common::meshlint().args(["explain", "pod-in-multiple-services"]).output().expect("runs");
+    let text = common::stdout(&out);
+    assert!(text.trim_end().ends_with("istio-0.2: error; istio-modern: warning (IST0116)"), "{text}");
+    let out = common::meshlint().arg("rules").output().expect("runs");
+    let table = common::stdout(&out);
+    let row = table.lines().find(|l| l.starts_with("| pod-in-multiple-services ")).expect("the rule's row");
+    let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+    assert_eq!(cells[2..4], ["error", "warning IST0116"], "{row}");
+}
