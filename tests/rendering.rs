@@ -485,3 +485,22 @@ fn a_chart_that_needs_values_says_where_meshlint_takes_them_from() {
     let (_, found, _) = check(tmp.path(), true, &["."]);
     assert!(found.iter().all(|d| d.rule != "render-failed"), "{found:#?}");
 }
+
+#[test]
+fn a_chart_checked_from_its_own_folder_names_its_templates_from_there() {
+    // `meshlint check .` inside the chart: the chart is the folder itself, and its
+    // templates are `templates/…`, as the walk names every other file.
+    let dir = fixture("shop").join("charts/shop");
+    let (_, found, value) = check(&dir, true, &["--profile", "istio-0.2", "."]);
+    let (line, _) = line_of(&dir, "templates/web.yaml", "sidecar.istio.io/inject: \"yes\"");
+    let d = found.iter().find(|d| d.rule == "misplaced-inject-annotation").expect("the annotation's finding");
+    assert_eq!((d.path.as_str(), d.line), ("templates/web.yaml", line), "{found:#?}");
+    // The rendered place is named after the template too.
+    let json =
+        value["diagnostics"].as_array().expect("array").iter().find(|j| j["rule"] == "misplaced-inject-annotation");
+    let label = &json.expect("json")["labels"][0];
+    assert_eq!(
+        (&label["path"], &label["rendered"]),
+        (&Value::from("templates/web.yaml"), &Value::from("rendered by helm with values.yaml"))
+    );
+}

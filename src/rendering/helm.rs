@@ -94,7 +94,8 @@ fn push(out: &mut Vec<(String, Option<PathBuf>, String)>, name: String, path: Op
     }
 }
 
-/// The documents of a YAML stream, split at `---` lines (helm writes one before each).
+/// The documents of a YAML stream, split at `---` lines (helm writes one before each);
+/// empty ones included (`split` passes over them).
 fn documents(text: &str) -> Vec<&str> {
     let mut out = Vec::new();
     let mut start = 0;
@@ -102,16 +103,12 @@ fn documents(text: &str) -> Vec<&str> {
     for line in text.split_inclusive('\n') {
         let bare = line.trim_end_matches(['\n', '\r']);
         if bare == "---" || bare.starts_with("--- ") {
-            if at > start {
-                out.push(&text[start..at]);
-            }
+            out.push(&text[start..at]);
             start = at + line.len();
         }
         at += line.len();
     }
-    if text.len() > start {
-        out.push(&text[start..]);
-    }
+    out.push(&text[start..]);
     out
 }
 
