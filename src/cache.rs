@@ -75,7 +75,6 @@ impl PartialEq for Entry {
 /// them, parsed only when asked (most files of a warm run are never looked at closely).
 #[derive(Debug, Clone)]
 pub enum Items {
-    Parsed(Vec<Item>),
     /// The `O` lines, written by this run.
     Text(String),
     /// The `O` lines, a range of the cache file read.
@@ -84,29 +83,18 @@ pub enum Items {
 
 impl Items {
     /// The `O` lines.
-    fn text(&self) -> Cow<'_, str> {
+    fn text(&self) -> &str {
         match self {
-            Self::Raw(text, range) => Cow::Borrowed(&text[range.clone()]),
-            Self::Text(text) => Cow::Borrowed(text),
-            Self::Parsed(items) => {
-                let mut out = String::new();
-                for item in items {
-                    item.write(&mut out);
-                }
-                Cow::Owned(out)
-            }
+            Self::Raw(text, range) => &text[range.clone()],
+            Self::Text(text) => text,
         }
     }
 
     /// Every object, parsed; a line that does not parse is left out (a file is only
     /// written whole, and `open` checked every line's shape).
     #[must_use]
-    pub fn parsed(&self) -> Cow<'_, [Item]> {
-        match self {
-            Self::Parsed(items) => Cow::Borrowed(items),
-            Self::Text(text) => Cow::Owned(text.lines().filter_map(Item::parse).collect()),
-            Self::Raw(text, range) => Cow::Owned(text[range.clone()].lines().filter_map(Item::parse).collect()),
-        }
+    pub fn parsed(&self) -> Vec<Item> {
+        self.text().lines().filter_map(Item::parse).collect()
     }
 }
 
@@ -123,7 +111,8 @@ pub struct Item {
 }
 
 impl Item {
-    /// Its `O` line.
+    /// Its `O` line, as `entry` writes it without making an `Item` first.
+    #[cfg(test)]
     fn write(&self, out: &mut String) {
         use std::fmt::Write as _;
         let (tag, pairs) = match (&self.labels, &self.selector) {
@@ -261,7 +250,7 @@ impl Store {
                 e.objects,
                 e.namespaces
             );
-            out.push_str(&e.items.text());
+            out.push_str(e.items.text());
             for (modern, what, line) in &e.evidence {
                 let _ = writeln!(out, "E\t{}\t{line}\t{}", u8::from(*modern), esc(what));
             }
@@ -321,7 +310,7 @@ impl Store {
                     if f.next().is_some() {
                         return None;
                     }
-                    let items = Items::Parsed(Vec::new());
+                    let items = Items::Text(String::new());
                     let entry = Entry { stamp, global, documents, objects, namespaces, items, evidence: Vec::new() };
                     current = Some((name, entry, at..at));
                 }
@@ -406,9 +395,14 @@ pub fn clean(dir: &Path) -> std::io::Result<bool> {
 /// A file's size and modification time.
 #[must_use]
 pub fn stamp(path: &Path) -> Option<Stamp> {
+    std::fs::metadata(path).ok().map(|m| stamp_of(&m))
+}
+
+/// The stamp of metadata already read.
+#[must_use]
+pub fn stamp_of(m: &std::fs::Metadata) -> Stamp {
     use std::os::unix::fs::MetadataExt as _;
-    let m = std::fs::metadata(path).ok()?;
-    Some((m.len(), m.mtime(), u32::try_from(m.mtime_nsec()).unwrap_or(0)))
+    (m.len(), m.mtime(), u32::try_from(m.mtime_nsec()).unwrap_or(0))
 }
 
 fn fnv(bytes: &[u8]) -> u64 {
@@ -416,12 +410,6 @@ fn fnv(bytes: &[u8]) -> u64 {
 }
 
 impl Store {
-    /// The entry of a file, if it is fresh (its stamp unchanged).
-    #[must_use]
-    pub fn fresh(&self, name: &str, stamp: Option<Stamp>) -> Option<&Entry> {
-        self.files.get(name).filter(|e| Some(e.stamp) == stamp)
-    }
-
     /// Take a file's entry out of the store if it is fresh and not global.
     pub fn take_fresh(&mut self, name: &str, stamp: Option<Stamp>) -> Option<Entry> {
         let fresh = self.files.get(name).is_some_and(|e| Some(e.stamp) == stamp && !e.global);
@@ -604,12 +592,7 @@ impl<'a> Wanted<'a> {
         if !escaped && !entry.namespaces.split('\x1f').any(|n| self.namespaces.contains(n)) {
             return false;
         }
-        let text = match &entry.items {
-            Items::Parsed(items) => return items.iter().any(|i| self.relates_item(i)),
-            Items::Text(text) => text.as_str(),
-            Items::Raw(text, range) => &text[range.clone()],
-        };
-        text.lines().any(|line| {
+        entry.items.text().lines().any(|line| {
             let ns = Item::raw_namespace(line).unwrap_or("");
             // An escaped namespace is read to be compared; the others as they are.
             (ns.contains('\\') || self.namespaces.contains(ns))
@@ -660,6 +643,11 @@ mod tests {
             labels,
             selector,
         };
+        let items = vec![
+            item(Some(vec![("app".into(), "w=1".into()), ("x\x1fy".into(), String::new())]), None),
+            item(None, Some(vec![])),
+            item(None, None),
+        ];
         let mut store = Store { key: "k|1".into(), files: HashMap::default() };
         store.files.insert(
             "a/b c.yaml".into(),
@@ -669,11 +657,10 @@ mod tests {
                 documents: 2,
                 objects: 3,
                 namespaces: "shop\\tx".into(),
-                items: Items::Parsed(vec![
-                    item(Some(vec![("app".into(), "w=1".into()), ("x\x1fy".into(), String::new())]), None),
-                    item(None, Some(vec![])),
-                    item(None, None),
-                ]),
+                items: Items::Text(items.iter().fold(String::new(), |mut out, i| {
+                    i.write(&mut out);
+                    out
+                })),
                 evidence: vec![(true, "`VirtualService` of `x`\tat".into(), 4)],
             },
         );
@@ -682,8 +669,7 @@ mod tests {
         assert_eq!((back.key.as_str(), &back.files), (store.key.as_str(), &store.files));
         let entry = &back.files["a/b c.yaml"];
         assert!(matches!(entry.items, Items::Raw(..)), "read lazily");
-        let Items::Parsed(items) = &store.files["a/b c.yaml"].items else { unreachable!() };
-        assert_eq!(&*entry.items.parsed(), items.as_slice());
+        assert_eq!(entry.items.parsed(), items);
         // Cut anywhere, it is no store.
         for cut in 0..text.len() - 1 {
             assert!(Store::parse(text[..cut].to_owned()).is_none(), "cut at {cut}");

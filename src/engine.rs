@@ -436,7 +436,7 @@ fn relevant_stubs(
     for &i in fresh {
         read_now[i] = !targets[i];
     }
-    let hit_items: Vec<std::borrow::Cow<'_, [crate::cache::Item]>> =
+    let hit_items: Vec<Vec<crate::cache::Item>> =
         stubs.iter().zip(&first).filter(|(_, hit)| **hit).map(|((id, _), _)| summary(*id).items.parsed()).collect();
     let mut next = crate::cache::Wanted::of(&index, &read_now);
     for items in &hit_items {
@@ -475,7 +475,7 @@ fn dedup(entries: &mut Vec<Entry>) {
         .par_iter_mut()
         .map(|e| {
             let meta = std::fs::metadata(e.path.as_deref()?).ok()?;
-            e.stamp = Some((meta.len(), meta.mtime(), u32::try_from(meta.mtime_nsec()).unwrap_or(0)));
+            e.stamp = Some(crate::cache::stamp_of(&meta));
             Some((meta.dev(), meta.ino()))
         })
         .collect();

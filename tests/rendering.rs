@@ -504,3 +504,52 @@ fn a_chart_checked_from_its_own_folder_names_its_templates_from_there() {
         (&Value::from("templates/web.yaml"), &Value::from("rendered by helm with values.yaml"))
     );
 }
+
+#[test]
+fn per_chart_settings_and_named_binaries_are_used() {
+    // `helm: charts:` gives one chart its own release and values; the binaries named with
+    // `helm:`/`kustomize: {binary}` or `--kustomize` render with no tool on `PATH`.
+    let tools = common::tools();
+    let tmp = copy_of("shop");
+    std::fs::write(
+        tmp.path().join(".meshlint.yaml"),
+        format!(
+            "profile: istio-0.2\nhelm:\n  binary: {}\n  release: everyone\n  charts:\n    charts/shop:\n      release: shop\n      values: [values-prod.yaml]\n",
+            tools.join("helm").display()
+        ),
+    )
+    .expect("config");
+    let out = run(tmp.path(), false, &["audit", "--format", "json", "."]);
+    let names: Vec<String> = report(&out)["workloads"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .filter_map(|r| r["name"].as_str().map(str::to_owned))
+        .collect();
+    assert!(names.contains(&"shop-web".to_owned()) && !names.iter().any(|n| n.starts_with("everyone")), "{names:?}");
+    let (_, found, _) = check(tmp.path(), false, &["."]);
+    assert!(found.iter().all(|d| d.rule != "unknown-port-protocol" && d.rule != "not-rendered"), "{found:#?}");
+
+    let kubectl = tools.join("kubectl");
+    let kubectl = kubectl.to_str().expect("UTF-8");
+    let tmp = copy_of("kustomize");
+    let (_, by_flag, _) = check(tmp.path(), false, &["--profile", "istio-0.2", "--kustomize", kubectl, "."]);
+    assert!(by_flag.iter().any(|d| d.path == "overlays/staging/ports.yaml"), "{by_flag:#?}");
+    std::fs::write(tmp.path().join(".meshlint.yaml"), format!("profile: istio-0.2\nkustomize:\n  binary: {kubectl}\n"))
+        .expect("config");
+    let (_, by_config, _) = check(tmp.path(), false, &["."]);
+    assert_eq!(places(&by_config), places(&by_flag));
+}
+
+#[test]
+fn a_template_the_walk_does_not_pick_is_read_for_its_lines() {
+    // helm renders every file of `templates/`; one named `.tmpl` is no manifest file to
+    // the walk, and is read when its output has a finding.
+    let tmp = copy_of("shop");
+    let templates = tmp.path().join("charts/shop/templates");
+    std::fs::rename(templates.join("worker.yaml"), templates.join("worker.tmpl")).expect("rename");
+    let (_, found, _) = check(tmp.path(), true, &["--profile", "istio-0.2", "."]);
+    let d = found.iter().find(|d| d.rule == "pod-without-service").expect("the worker's finding");
+    let (line, column) = line_of(tmp.path(), "charts/shop/templates/worker.tmpl", "{{- include");
+    assert_eq!((d.path.as_str(), d.line, d.column), ("charts/shop/templates/worker.tmpl", line, column), "{d:#?}");
+}

@@ -120,9 +120,8 @@ pub struct Rendered {
     pub origin: String,
     /// How it was rendered, for the location line: `rendered with values.yaml`.
     pub how: String,
-    /// The template file helm names in its `# Source:` comment, when on disk.
-    pub source: Option<PathBuf>,
-    /// That template's file in the run.
+    /// The template file helm names in its `# Source:` comment, in the run, when on
+    /// disk.
     pub source_file: Option<crate::source::FileId>,
     /// An overlay's kustomization tree (its resources and patches).
     pub tree: Option<crate::kustomize::Tree>,
@@ -346,7 +345,7 @@ pub fn attach(
     tools: &Tools,
 ) {
     // The files' cleaned paths, once (files added below are rendered or templates).
-    let paths: Vec<Option<PathBuf>> = files.iter().map(|f| f.source.path.as_deref().map(clean)).collect();
+    let mut paths: Vec<Option<PathBuf>> = files.iter().map(|f| f.source.path.as_deref().map(clean)).collect();
     let own_of = |job: &Job| {
         paths.iter().position(|p| {
             p.as_deref().is_some_and(|p| {
@@ -420,7 +419,7 @@ pub fn attach(
                     (JobKind::Overlay(_), None) => "rendered".to_owned(),
                 };
                 for (name, source, text) in rendered {
-                    let source_file = source.as_deref().map(|p| source_id(files, targets, p, job.target));
+                    let source_file = source.as_deref().map(|p| source_id(files, targets, &mut paths, p, job.target));
                     let id = files.len();
                     let mut file = crate::load::load(id, name, None, text.into_bytes());
                     file.rendered = Some(Rendered {
@@ -428,26 +427,30 @@ pub fn attach(
                         rendering: r,
                         origin: job.shown.clone(),
                         how: how.clone(),
-                        source,
                         source_file,
                         tree: tree.clone(),
                     });
                     files.push(file);
                     targets.push(job.target);
+                    paths.push(None);
                 }
             }
         }
     }
 }
 
-/// The file of the run that is the template at `path`, read now when it was not (a
-/// template with an extension the walk does not pick).
-fn source_id(files: &mut Vec<LoadedFile>, targets: &mut Vec<bool>, path: &Path, target: bool) -> usize {
-    let want = std::fs::canonicalize(path).ok();
-    let same = |f: &LoadedFile| {
-        f.source.path.as_deref().is_some_and(|p| p == path || (want.is_some() && std::fs::canonicalize(p).ok() == want))
-    };
-    if let Some(i) = files.iter().position(same) {
+/// The file of the run that is the template at `path` (compared by cleaned path: the
+/// chart's folder and its templates come from the same walk), read now when it was not
+/// (a template with an extension the walk does not pick).
+fn source_id(
+    files: &mut Vec<LoadedFile>,
+    targets: &mut Vec<bool>,
+    paths: &mut Vec<Option<PathBuf>>,
+    path: &Path,
+    target: bool,
+) -> usize {
+    let want = clean(path);
+    if let Some(i) = paths.iter().position(|p| p.as_ref() == Some(&want)) {
         return i;
     }
     let id = files.len();
@@ -458,6 +461,7 @@ fn source_id(files: &mut Vec<LoadedFile>, targets: &mut Vec<bool>, path: &Path, 
     file.consumed = true;
     files.push(file);
     targets.push(target);
+    paths.push(Some(want));
     id
 }
 
