@@ -19,9 +19,8 @@
 //! cannot be read, is corrupt or was written by another build is ignored and rewritten.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
 
-use crate::model::HashMap;
+use crate::model::{HashMap, HashSet};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -31,9 +30,9 @@ use crate::model::{Index, Object, PodTemplate, Service};
 
 /// The cache folder at the root of the repository.
 pub const DIR_NAME: &str = ".meshlint_cache";
-const FILE_NAME: &str = "context-v1";
+const FILE_NAME: &str = "context-v2";
 /// The first line of a cache file.
-const MAGIC: &str = "meshlint context cache v1";
+const MAGIC: &str = "meshlint context cache v2";
 
 /// Size and modification time of a file, seconds and nanoseconds.
 pub type Stamp = (u64, i64, u32);
@@ -45,6 +44,8 @@ pub struct Store {
     key: String,
     /// Every file's entry, by name as walked.
     files: HashMap<String, Entry>,
+    /// The walk of the context folder, when it could be kept.
+    pub listing: Option<crate::listing::Listing>,
 }
 
 /// What one file contributes.
@@ -156,23 +157,47 @@ impl Item {
         };
         f.next().is_none().then_some(Self { kind, namespace, name, labels, selector })
     }
+}
 
-    /// Whether an `O` line has the shape of one, without reading it into strings.
-    fn well_formed(line: &str) -> bool {
-        let mut f = line.split('\t');
-        f.next() == Some("O")
-            && f.next().is_some()
-            && f.next().is_some()
-            && f.next().is_some()
-            && matches!(f.next(), Some("L" | "S" | "-"))
-            && f.next().is_some()
-            && f.next().is_none()
+/// An `O` line read in place: fields borrowed from the line (copied only when they hold
+/// an escape), pairs read as they are compared.
+struct ItemRef<'a> {
+    kind: Cow<'a, str>,
+    namespace: Cow<'a, str>,
+    name: Cow<'a, str>,
+    /// `L` labels, `S` selector, `-` neither.
+    tag: &'a str,
+    pairs: &'a str,
+}
+
+impl<'a> ItemRef<'a> {
+    fn parse(line: &'a str) -> Option<Self> {
+        let mut f = line.strip_prefix("O\t")?.split('\t');
+        let field = |s: &'a str| if s.contains('\\') { unesc(s).map(Cow::Owned) } else { Some(Cow::Borrowed(s)) };
+        let kind = field(f.next()?)?;
+        let namespace = field(f.next()?)?;
+        let name = field(f.next()?)?;
+        let tag = f.next()?;
+        let pairs = f.next()?;
+        (matches!(tag, "L" | "S" | "-") && f.next().is_none()).then_some(Self { kind, namespace, name, tag, pairs })
     }
 
-    /// An `O` line's namespace field, as written (escaped).
-    fn raw_namespace(line: &str) -> Option<&str> {
-        line.split('\t').nth(2)
+    /// Its pairs; `None` if one does not read.
+    fn pairs(&self) -> Option<Vec<(Cow<'a, str>, Cow<'a, str>)>> {
+        split_fields_raw(self.pairs)
+            .map(|p| {
+                let (k, v) = p.split_once('=')?;
+                let field =
+                    |s: &'a str| if s.contains('\\') { unesc(s).map(Cow::Owned) } else { Some(Cow::Borrowed(s)) };
+                Some((field(k)?, field(v)?))
+            })
+            .collect()
     }
+}
+
+/// The raw fields of a list, not unescaped.
+fn split_fields_raw(joined: &str) -> impl Iterator<Item = &str> {
+    joined.split('\x1f').filter(|f| !f.is_empty())
 }
 
 /// Where the cache lives and what keys it.
@@ -238,68 +263,96 @@ impl Store {
         let mut names: Vec<&String> = self.files.keys().collect();
         names.sort();
         let mut out = format!("{MAGIC}\n{}\n", esc(&self.key));
+        if let Some(l) = &self.listing {
+            let _ = writeln!(out, "W\t{}\t{}", esc(&l.root), esc(&l.env));
+            for (path, stamp) in &l.guards {
+                match stamp {
+                    Some((size, secs, nanos)) => _ = writeln!(out, "G\t{}\t{size}\t{secs}\t{nanos}", esc(path)),
+                    None => _ = writeln!(out, "G\t{}\t-\t-\t-", esc(path)),
+                }
+            }
+            for d in &l.dirs {
+                let _ = writeln!(out, "D\t{}\t{}\t{}\t{}", esc(&d.path), d.mtime.0, d.mtime.1, d.names);
+            }
+        }
         for name in names {
             let e = &self.files[name];
             let (size, secs, nanos) = e.stamp;
+            let items = e.items.text();
             let _ = writeln!(
                 out,
-                "F\t{}\t{size}\t{secs}\t{nanos}\t{}\t{}\t{}\t{}",
+                "F\t{}\t{size}\t{secs}\t{nanos}\t{}\t{}\t{}\t{}\t{}",
                 esc(name),
                 u8::from(e.global),
                 e.documents,
                 e.objects,
-                e.namespaces
+                e.namespaces,
+                items.len()
             );
-            out.push_str(e.items.text());
             for (modern, what, line) in &e.evidence {
                 let _ = writeln!(out, "E\t{}\t{line}\t{}", u8::from(*modern), esc(what));
             }
+            out.push_str(items);
         }
         // A file cut short lacks this line: no store.
         let _ = writeln!(out, "end\t{}", self.files.len());
         out
     }
 
-    /// A store from its text; `None` for anything that is not one. The `O` lines are
-    /// only checked for their shape here, and read when asked for.
+    /// A store from its text; `None` for anything that is not one. Each file's `O`
+    /// lines are a block whose length its `F` line gives: only where it is is noted here,
+    /// and its lines are read when asked for (one that does not read then makes its file
+    /// read).
     fn parse(text: String) -> Option<Self> {
         let shared: Arc<String> = Arc::new(text);
         let text = shared.as_str();
-        let mut lines = text.split_inclusive('\n');
-        if lines.next()? != format!("{MAGIC}\n") {
+        let mut at = 0;
+        // The next line, without its line break; `None` at the end or for a last line
+        // without one (a file cut short).
+        let next_line = |at: &mut usize| -> Option<&str> {
+            let rest = &text[*at..];
+            let end = rest.find('\n')?;
+            *at += end + 1;
+            Some(&rest[..end])
+        };
+        if next_line(&mut at)? != MAGIC {
             return None;
         }
-        let key_line = lines.next()?;
-        let key = unesc(key_line.strip_suffix('\n')?)?;
-        let mut at = MAGIC.len() + 1 + key_line.len();
+        let key = unesc(next_line(&mut at)?)?;
         let mut files: HashMap<String, Entry> = HashMap::default();
-        // The entry being read, and where its `O` lines are.
-        let mut current: Option<(String, Entry, Range<usize>)> = None;
-        let finish = |current: &mut Option<(String, Entry, Range<usize>)>, files: &mut HashMap<String, Entry>| {
-            if let Some((name, mut entry, range)) = current.take() {
-                entry.items = Items::Raw(Arc::clone(&shared), range);
-                files.insert(name, entry);
-            }
-        };
-        let mut ended = false;
-        for raw in lines {
-            let start = at;
-            at += raw.len();
-            let line = raw.strip_suffix('\n')?;
-            if ended {
-                return None;
-            }
+        files.reserve(text.len() / 512);
+        let mut listing: Option<crate::listing::Listing> = None;
+        loop {
+            let line = next_line(&mut at)?;
             let mut f = line.split('\t');
             match f.next()? {
                 "end" => {
-                    finish(&mut current, &mut files);
-                    ended = f.next()?.parse::<usize>().ok()? == files.len();
-                    if !ended {
-                        return None;
-                    }
+                    let count = f.next()?.parse::<usize>().ok()?;
+                    return (count == files.len() && at == text.len()).then_some(Self { key, files, listing });
+                }
+                // The kept walk, before any file.
+                "W" if files.is_empty() && listing.is_none() => {
+                    let root = unesc(f.next()?)?;
+                    let env = unesc(f.next()?)?;
+                    listing = Some(crate::listing::Listing { root, env, ..Default::default() });
+                }
+                "G" if files.is_empty() => {
+                    let l = listing.as_mut()?;
+                    let path = unesc(f.next()?)?;
+                    let stamp = match (f.next()?, f.next()?, f.next()?) {
+                        ("-", "-", "-") => None,
+                        (size, secs, nanos) => Some((size.parse().ok()?, secs.parse().ok()?, nanos.parse().ok()?)),
+                    };
+                    l.guards.push((path, stamp));
+                }
+                "D" if files.is_empty() => {
+                    let l = listing.as_mut()?;
+                    let path = unesc(f.next()?)?;
+                    let mtime = (f.next()?.parse().ok()?, f.next()?.parse().ok()?);
+                    let names = f.next()?.to_owned();
+                    l.dirs.push(crate::listing::Dir { path, mtime, names });
                 }
                 "F" => {
-                    finish(&mut current, &mut files);
                     let name = unesc(f.next()?)?;
                     let mut num = || f.next()?.parse::<i64>().ok();
                     let stamp = (u64::try_from(num()?).ok()?, num()?, u32::try_from(num()?).ok()?);
@@ -307,31 +360,30 @@ impl Store {
                     let documents = usize::try_from(num()?).ok()?;
                     let objects = usize::try_from(num()?).ok()?;
                     let namespaces = f.next()?.to_owned();
+                    let block = f.next()?.parse::<usize>().ok()?;
                     if f.next().is_some() {
                         return None;
                     }
-                    let items = Items::Text(String::new());
-                    let entry = Entry { stamp, global, documents, objects, namespaces, items, evidence: Vec::new() };
-                    current = Some((name, entry, at..at));
-                }
-                "O" => {
-                    let (_, entry, range) = current.as_mut()?;
-                    // `O` lines come together, before the `E` lines.
-                    if !Item::well_formed(line) || range.end != start || !entry.evidence.is_empty() {
+                    let mut evidence = Vec::new();
+                    while text[at..].starts_with("E\t") {
+                        let mut f = next_line(&mut at)?.split('\t').skip(1);
+                        let modern = f.next()? == "1";
+                        let line = f.next()?.parse().ok()?;
+                        evidence.push((modern, unesc(f.next()?)?, line));
+                    }
+                    // The `O` lines: whole lines.
+                    let range = at..at.checked_add(block)?;
+                    let body = text.get(range.clone())?;
+                    if !(body.is_empty() || body.starts_with("O\t") && body.ends_with('\n')) {
                         return None;
                     }
-                    range.end = at;
-                }
-                "E" => {
-                    let (_, entry, _) = current.as_mut()?;
-                    let modern = f.next()? == "1";
-                    let line = f.next()?.parse().ok()?;
-                    entry.evidence.push((modern, unesc(f.next()?)?, line));
+                    at = range.end;
+                    let items = Items::Raw(Arc::clone(&shared), range);
+                    files.insert(name, Entry { stamp, global, documents, objects, namespaces, items, evidence });
                 }
                 _ => return None,
             }
         }
-        ended.then_some(Self { key, files })
     }
 }
 
@@ -353,6 +405,20 @@ fn esc(s: &str) -> std::borrow::Cow<'_, str> {
         }
     }
     std::borrow::Cow::Owned(out)
+}
+
+/// Fields escaped and joined by `\x1f`, as a cache line holds a list.
+pub(crate) fn join_fields(fields: &[String]) -> String {
+    let escaped: Vec<Cow<'_, str>> = fields.iter().map(|f| esc(f)).collect();
+    escaped.join("\x1f")
+}
+
+/// The fields `join_fields` joined (`None` for one with a broken escape).
+pub(crate) fn split_fields(joined: &str) -> impl Iterator<Item = Option<Cow<'_, str>>> {
+    joined
+        .split('\x1f')
+        .filter(|f| !f.is_empty())
+        .map(|f| if f.contains('\\') { unesc(f).map(Cow::Owned) } else { Some(Cow::Borrowed(f)) })
 }
 
 /// The text `esc` escaped; `None` for a broken escape.
@@ -425,7 +491,7 @@ impl Store {
 
     /// The names of the global files.
     #[must_use]
-    pub fn global_names(&self) -> HashSet<String> {
+    pub(crate) fn global_names(&self) -> HashSet<String> {
         self.files.iter().filter(|(_, e)| e.global).map(|(n, _)| n.clone()).collect()
     }
 
@@ -445,7 +511,7 @@ impl Store {
     }
 
     /// Keep only the entries of these names: whether any went.
-    pub fn retain(&mut self, names: &HashSet<&str>) -> bool {
+    pub(crate) fn retain(&mut self, names: &HashSet<&str>) -> bool {
         let before = self.files.len();
         self.files.retain(|n, _| names.contains(n.as_str()));
         self.files.len() != before
@@ -565,6 +631,12 @@ impl<'a> Wanted<'a> {
         w
     }
 
+    /// Whether nothing is wanted.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.namespaces.is_empty()
+    }
+
     /// Add cached objects to what is wanted.
     pub fn add(&mut self, items: &'a [Item]) {
         for item in items {
@@ -585,48 +657,41 @@ impl<'a> Wanted<'a> {
     }
 
     /// Whether a cached file's objects bear on the wanted ones. Cached lines are read
-    /// only for the objects in a wanted namespace.
+    /// only for the objects in a wanted namespace; a line that does not read counts as
+    /// bearing on them (the file is then read).
     #[must_use]
     pub fn relates(&self, entry: &Entry) -> bool {
         let escaped = entry.namespaces.contains('\\');
         if !escaped && !entry.namespaces.split('\x1f').any(|n| self.namespaces.contains(n)) {
             return false;
         }
-        entry.items.text().lines().any(|line| {
-            let ns = Item::raw_namespace(line).unwrap_or("");
-            // An escaped namespace is read to be compared; the others as they are.
-            (ns.contains('\\') || self.namespaces.contains(ns))
-                && Item::parse(line).is_none_or(|item| self.relates_item(&item))
-        })
+        entry.items.text().lines().any(|line| ItemRef::parse(line).is_none_or(|item| self.relates_item(&item)))
     }
 
-    fn relates_item(&self, item: &Item) -> bool {
-        let has = |set: &[(String, String)], (k, v): (&str, &str)| set.iter().any(|(a, b)| a == k && b == v);
-        let ns = item.namespace.as_str();
+    fn relates_item(&self, item: &ItemRef<'_>) -> bool {
+        let ns = item.namespace.as_ref();
         if !self.namespaces.contains(ns) {
             return false;
         }
-        if self.identities.contains(&(item.kind.as_str(), ns, item.name.as_str())) {
+        if self.identities.contains(&(item.kind.as_ref(), ns, item.name.as_ref())) {
             return true;
         }
-        if let Some(selector) = item.selector.as_ref().filter(|s| !s.is_empty()) {
-            let selects =
-                |labels: &Vec<(&str, &str)>| selector.iter().all(|(k, v)| labels.iter().any(|(a, b)| a == k && b == v));
-            if self.workloads.iter().any(|(wns, labels)| *wns == ns && selects(labels)) {
-                return true;
-            }
+        if item.tag == "-" || item.pairs.is_empty() {
+            return false;
         }
-        if let Some(labels) = &item.labels {
-            let selected = self
-                .services
+        let Some(pairs) = item.pairs() else { return true };
+        let has = |set: &[(&str, &str)], k: &str, v: &str| set.iter().any(|(a, b)| *a == k && *b == v);
+        if item.tag == "S" {
+            return self
+                .workloads
                 .iter()
-                .any(|(sns, sel)| *sns == ns && !sel.is_empty() && sel.iter().all(|&p| has(labels, p)));
-            let app = labels.iter().find(|(k, _)| k == "app").map(|(_, v)| v.as_str());
-            if selected || app.is_some_and(|a| self.apps.contains(&(ns, a))) {
-                return true;
-            }
+                .any(|(wns, labels)| *wns == ns && pairs.iter().all(|(k, v)| has(labels, k, v)));
         }
-        false
+        let selected = self.services.iter().any(|(sns, sel)| {
+            *sns == ns && !sel.is_empty() && sel.iter().all(|(k, v)| pairs.iter().any(|(a, b)| a == k && b == v))
+        });
+        let app = pairs.iter().find(|(k, _)| k == "app").map(|(_, v)| v.as_ref());
+        selected || app.is_some_and(|a| self.apps.contains(&(ns, a)))
     }
 }
 
@@ -648,7 +713,20 @@ mod tests {
             item(None, Some(vec![])),
             item(None, None),
         ];
-        let mut store = Store { key: "k|1".into(), files: HashMap::default() };
+        let listing = crate::listing::Listing {
+            root: "repo\tx".into(),
+            env: "/root\x1f".into(),
+            guards: vec![("/a/.gitignore".into(), Some((1, 2, 3))), ("/.ignore".into(), None)],
+            dirs: vec![
+                crate::listing::Dir { path: "repo".into(), mtime: (5, 6), names: String::new() },
+                crate::listing::Dir {
+                    path: "repo/a=b".into(),
+                    mtime: (-1, 0),
+                    names: join_fields(&["x.yaml".into(), "y\x1f=z.yml".into()]),
+                },
+            ],
+        };
+        let mut store = Store { key: "k|1".into(), files: HashMap::default(), listing: Some(listing) };
         store.files.insert(
             "a/b c.yaml".into(),
             Entry {
@@ -667,6 +745,11 @@ mod tests {
         let text = store.to_text();
         let back = Store::parse(text.clone()).expect("parses");
         assert_eq!((back.key.as_str(), &back.files), (store.key.as_str(), &store.files));
+        assert_eq!(back.listing, store.listing);
+        let names: Vec<String> = split_fields(&back.listing.as_ref().expect("a listing").dirs[1].names)
+            .map(|n| n.expect("reads").into_owned())
+            .collect();
+        assert_eq!(names, ["x.yaml", "y\x1f=z.yml"]);
         let entry = &back.files["a/b c.yaml"];
         assert!(matches!(entry.items, Items::Raw(..)), "read lazily");
         assert_eq!(entry.items.parsed(), items);
@@ -675,6 +758,18 @@ mod tests {
             assert!(Store::parse(text[..cut].to_owned()).is_none(), "cut at {cut}");
         }
         assert!(Store::parse("garbage\n".to_owned()).is_none());
-        assert!(Store::parse(text.replace("\tL\t", "\tQ\t")).is_none());
+        // An `O` line is read only when asked for: one that does not read is left out
+        // (and makes its file read, as `relates` says).
+        let odd = Store::parse(text.replace("\tL\t", "\tQ\t")).expect("parses");
+        assert_eq!(odd.files["a/b c.yaml"].items.parsed(), items[1..]);
+        let line = odd.files["a/b c.yaml"].items.text().lines().next().expect("a line").to_owned();
+        assert!(ItemRef::parse(&line).is_none(), "{line}");
+        // A block length that does not end at a line's end, or runs past the end.
+        let block = store.files["a/b c.yaml"].items.text().len();
+        for wrong in [block - 1, block + 1, text.len()] {
+            let broken = text.replace(&format!("\t{block}\n"), &format!("\t{wrong}\n"));
+            assert_ne!(broken, text);
+            assert!(Store::parse(broken).is_none(), "block length {wrong}");
+        }
     }
 }

@@ -2,7 +2,7 @@
 //! run the rules, sort. The result is the same whatever the thread count: files are
 //! ordered by path before they get their ids, and diagnostics are sorted at the end.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::io::{Read, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -117,6 +117,8 @@ struct Entry {
     target: bool,
     /// Size and modification time, when `dedup` looked (for the context cache).
     stamp: Option<crate::cache::Stamp>,
+    /// Device and inode, when known from a kept walk.
+    ident: Option<(u64, u64)>,
 }
 
 /// Everything a run found.
@@ -192,16 +194,40 @@ fn read_with_context(
                     Ok(_) => stdin_bytes = Some(bytes),
                     Err(e) => errors.push(format!("{name}: cannot read standard input: {e}")),
                 }
-                entries.push(Entry { name: name.clone(), path: None, target: true, stamp: None });
+                entries.push(Entry { name: name.clone(), path: None, target: true, stamp: None, ident: None });
             }
-            Input::Path(path) => collect_path(path, &mut entries, errors),
+            Input::Path(path) => collect_path(path, &mut entries, errors, None),
         }
     }
     for e in &mut entries {
         e.target = true;
     }
+    // With the context cache, the walk of the context folder as kept there, when
+    // nothing it depends on changed; else a walk, kept for the next run.
+    let mut store = reading.cache.filter(|_| context.is_some()).map(|(setup, _)| setup.open());
+    let mut listing_changed = false;
     if let Some(dir) = context {
-        collect_path(dir, &mut entries, errors);
+        let kept = store.as_ref().and_then(|s| s.listing.as_ref()).and_then(|l| l.check(dir));
+        if let Some(found) = kept {
+            entries.extend(found.into_iter().map(|f| Entry {
+                name: display(&f.path),
+                path: Some(f.path),
+                target: false,
+                stamp: Some(f.stamp),
+                ident: Some(f.ident),
+            }));
+        } else {
+            let started = std::time::SystemTime::now();
+            let mut walk = store.is_some().then(crate::listing::Walk::default);
+            let before = entries.len();
+            collect_path(dir, &mut entries, errors, walk.as_mut());
+            if let (Some(walk), Some(store)) = (walk, store.as_mut()) {
+                let files: Vec<&Path> = entries[before..].iter().filter_map(|e| e.path.as_deref()).collect();
+                let listing = crate::listing::Listing::record(dir, started, &walk, &files);
+                listing_changed = listing != store.listing;
+                store.listing = listing;
+            }
+        }
     }
     // One directory alone cannot name a file twice; only then is resolving paths skipped.
     if inputs.len() > 1 || context.is_some() {
@@ -241,8 +267,9 @@ fn read_with_context(
     let cache = reading.cache.filter(|_| entries.iter().any(|e| !e.target) && jobs.iter().all(|j| !j.target));
     std::thread::scope(|scope| {
         let rendering = (!jobs.is_empty()).then(|| scope.spawn(|| crate::rendering::render_all(&jobs, tools)));
-        let (mut files, mut targets, state) = if let Some((setup, model)) = cache {
-            let (f, t, s) = read_cached(entries, stdin_bytes.as_deref(), errors, setup, model);
+        let (mut files, mut targets, state) = if let (Some((setup, model)), Some(store)) = (cache, store) {
+            let (f, t, mut s) = read_cached(entries, stdin_bytes.as_deref(), errors, (setup, store), model);
+            s.listing_changed = listing_changed;
             (f, t, Some(s))
         } else {
             let (f, t) = read_entries(entries, stdin_bytes.as_deref(), errors);
@@ -322,6 +349,8 @@ pub struct CacheState {
     pub store: crate::cache::Store,
     /// Each file's stamp, by id (none for stdin and rendered output).
     pub stamps: Vec<Option<crate::cache::Stamp>>,
+    /// The walk of the context folder was made anew, and differs from the one kept.
+    pub listing_changed: bool,
 }
 
 /// An entry of a cached read: read now, or a stub that the cache stands for.
@@ -339,12 +368,14 @@ fn read_cached(
     entries: Vec<Entry>,
     stdin_bytes: Option<&[u8]>,
     errors: &mut Vec<String>,
-    setup: &crate::cache::Setup,
+    (setup, mut store): (&crate::cache::Setup, crate::cache::Store),
     model_options: &ModelOptions,
 ) -> (Vec<LoadedFile>, Vec<bool>, CacheState) {
-    let stamps: Vec<Option<crate::cache::Stamp>> =
-        entries.par_iter().map(|e| e.stamp.or_else(|| e.path.as_deref().and_then(crate::cache::stamp))).collect();
-    let mut store = setup.open();
+    let stamps: Vec<Option<crate::cache::Stamp>> = entries
+        .par_iter()
+        .with_min_len(64)
+        .map(|e| e.stamp.or_else(|| e.path.as_deref().and_then(crate::cache::stamp)))
+        .collect();
     // Entries are sorted by name.
     let warm = !store.is_empty()
         && store
@@ -352,7 +383,7 @@ fn read_cached(
     // The entries of the files that stay stubs move out of the store (and back when it
     // is written).
     let mut to_read: Vec<(usize, Entry)> = Vec::new();
-    let mut slots: Vec<(usize, Slot)> = Vec::new();
+    let mut slots: Vec<(usize, Slot)> = Vec::with_capacity(entries.len());
     for (i, e) in entries.into_iter().enumerate() {
         let cached = (warm && !e.target && e.path.is_some()).then(|| store.take_fresh(&e.name, stamps[i])).flatten();
         match cached {
@@ -369,7 +400,7 @@ fn read_cached(
     let mut targets = Vec::with_capacity(slots.len());
     let mut files: Vec<LoadedFile> = Vec::with_capacity(slots.len());
     let mut jobs = Vec::new();
-    let mut stubs: Vec<(usize, Entry)> = Vec::new();
+    let mut stubs: Vec<usize> = Vec::new();
     for (id, (_, slot)) in slots.into_iter().enumerate() {
         match slot {
             Slot::Read(e, bytes) => {
@@ -380,8 +411,8 @@ fn read_cached(
             }
             Slot::Stub(e, summary) => {
                 targets.push(e.target);
-                files.push(LoadedFile::stub(e.name.clone(), e.path.clone(), Some(summary)));
-                stubs.push((id, e));
+                files.push(LoadedFile::stub(e.name, e.path, Some(summary)));
+                stubs.push(id);
             }
         }
     }
@@ -396,13 +427,17 @@ fn read_cached(
     };
     // A context file that went unreadable since it was cached stays a stub.
     let mut ignored = Vec::new();
-    let (ids, wanted): (Vec<usize>, Vec<Entry>) = wanted.into_iter().unzip();
-    let read = read_bytes(wanted, None, &mut ignored);
+    let entry = |id: usize| {
+        let source = &files[id].source;
+        Entry { name: source.name.clone(), path: source.path.clone(), target: false, stamp: None, ident: None }
+    };
+    let read = read_bytes(wanted.iter().map(|&id| entry(id)).collect(), None, &mut ignored);
+    let ids = wanted;
     let jobs = ids.into_iter().zip(read).filter_map(|(id, (e, b))| Some((id, e, b?))).collect();
     for (id, f) in parse_jobs(jobs) {
         files[id] = f;
     }
-    (files, targets, CacheState { setup: setup.clone(), store, stamps: kept_stamps })
+    (files, targets, CacheState { setup: setup.clone(), store, stamps: kept_stamps, listing_changed: false })
 }
 
 /// The stubs to read after all (taken out of `stubs`): every one when a file read now
@@ -413,10 +448,10 @@ fn relevant_stubs(
     files: &[LoadedFile],
     targets: &[bool],
     fresh: &[usize],
-    known_globals: &HashSet<String>,
-    stubs: &mut Vec<(usize, Entry)>,
+    known_globals: &crate::model::HashSet<String>,
+    stubs: &mut Vec<usize>,
     model_options: &ModelOptions,
-) -> Vec<(usize, Entry)> {
+) -> Vec<usize> {
     let index = Index::build(files, model_options);
     let mut global = vec![false; files.len()];
     for o in index.objects.iter().filter(|o| crate::cache::is_global_object(o)) {
@@ -431,18 +466,23 @@ fn relevant_stubs(
     }
     let summary = |id: usize| files[id].summary.as_deref().expect("a stub has its entry");
     let named = crate::cache::Wanted::of(&index, targets);
-    let first: Vec<bool> = stubs.iter().map(|(id, _)| named.relates(summary(*id))).collect();
+    let first: Vec<bool> = stubs.iter().map(|&id| named.relates(summary(id))).collect();
     let mut read_now = vec![false; files.len()];
     for &i in fresh {
         read_now[i] = !targets[i];
     }
     let hit_items: Vec<Vec<crate::cache::Item>> =
-        stubs.iter().zip(&first).filter(|(_, hit)| **hit).map(|((id, _), _)| summary(*id).items.parsed()).collect();
+        stubs.iter().zip(&first).filter(|(_, hit)| **hit).map(|(&id, _)| summary(id).items.parsed()).collect();
     let mut next = crate::cache::Wanted::of(&index, &read_now);
     for items in &hit_items {
         next.add(items);
     }
-    let hits: Vec<bool> = stubs.iter().zip(&first).map(|((id, _), &hit)| hit || next.relates(summary(*id))).collect();
+    // What relates to those (a second round only when there is something to relate to).
+    let hits: Vec<bool> = if next.is_empty() {
+        first
+    } else {
+        stubs.iter().zip(&first).map(|(&id, &hit)| hit || next.relates(summary(id))).collect()
+    };
     let mut hit = hits.into_iter();
     let (wanted, rest) = std::mem::take(stubs).into_iter().partition(|_| hit.next().unwrap_or(true));
     *stubs = rest;
@@ -470,16 +510,19 @@ fn read_limited(path: &Path) -> std::io::Result<Vec<u8>> {
 /// `stat` says; each entry's size and modification time are kept for the context cache.
 /// One `stat` per file, in parallel.
 fn dedup(entries: &mut Vec<Entry>) {
-    use std::os::unix::fs::MetadataExt as _;
     let ids: Vec<Option<(u64, u64)>> = entries
         .par_iter_mut()
+        .with_min_len(64)
         .map(|e| {
-            let meta = std::fs::metadata(e.path.as_deref()?).ok()?;
-            e.stamp = Some(crate::cache::stamp_of(&meta));
-            Some((meta.dev(), meta.ino()))
+            if e.ident.is_some() {
+                return e.ident;
+            }
+            let (stamp, ident) = crate::listing::look(e.path.as_deref()?)?;
+            e.stamp = Some(stamp);
+            Some(ident)
         })
         .collect();
-    let mut seen = HashSet::new();
+    let mut seen = crate::model::HashSet::default();
     let mut i = 0;
     entries.retain(|e| {
         let id = ids[i];
@@ -496,7 +539,12 @@ fn dedup(entries: &mut Vec<Entry>) {
 /// FIFO); a directory is walked in parallel, honouring `.gitignore` and skipping hidden
 /// entries. A FIFO, socket or device met while walking is not read (a FIFO would block
 /// for ever): a note on stderr says it was skipped.
-fn collect_path(path: &Path, entries: &mut Vec<Entry>, errors: &mut Vec<String>) {
+fn collect_path(
+    path: &Path,
+    entries: &mut Vec<Entry>,
+    errors: &mut Vec<String>,
+    walk: Option<&mut crate::listing::Walk>,
+) {
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
         Err(e) => {
@@ -505,21 +553,41 @@ fn collect_path(path: &Path, entries: &mut Vec<Entry>, errors: &mut Vec<String>)
         }
     };
     if !meta.is_dir() {
-        entries.push(Entry { name: display(path), path: Some(path.to_owned()), target: false, stamp: None });
+        entries.push(Entry {
+            name: display(path),
+            path: Some(path.to_owned()),
+            target: false,
+            stamp: None,
+            ident: None,
+        });
         return;
     }
     let found = Mutex::new(Vec::new());
     let walk_errors = Mutex::new(Vec::new());
     let special = Mutex::new(Vec::new());
+    // For a walk kept in the context cache: the folders gone through, and anything a
+    // kept walk could not reproduce (a link that does not lead to a file).
+    let recording = walk.is_some();
+    let dirs = Mutex::new(Vec::new());
+    let unclean = std::sync::atomic::AtomicBool::new(false);
     ignore::WalkBuilder::new(path).hidden(true).require_git(false).build_parallel().run(|| {
         Box::new(|result| {
             match result {
                 Ok(dent) => {
                     let p = dent.path();
+                    if recording && dent.file_type().is_some_and(|t| t.is_dir()) {
+                        dirs.lock().expect("poisoned").push(p.to_owned());
+                    }
                     if has_manifest_extension(p) {
                         // Through a symlink, what it points to.
                         let kind = match dent.file_type() {
-                            Some(t) if t.is_symlink() => std::fs::metadata(p).ok().map(|m| m.file_type()),
+                            Some(t) if t.is_symlink() => {
+                                let target = std::fs::metadata(p).ok().map(|m| m.file_type());
+                                if !target.is_some_and(|t| t.is_file()) {
+                                    unclean.store(true, std::sync::atomic::Ordering::Relaxed);
+                                }
+                                target
+                            }
                             t => t,
                         };
                         match kind {
@@ -534,8 +602,14 @@ fn collect_path(path: &Path, entries: &mut Vec<Entry>, errors: &mut Vec<String>)
             ignore::WalkState::Continue
         })
     });
-    errors.extend(walk_errors.into_inner().expect("poisoned"));
-    let mut special = special.into_inner().expect("poisoned");
+    let walk_errors = walk_errors.into_inner().expect("poisoned");
+    let special = special.into_inner().expect("poisoned");
+    if let Some(walk) = walk {
+        walk.dirs = dirs.into_inner().expect("poisoned");
+        walk.unclean = unclean.into_inner() || !walk_errors.is_empty() || !special.is_empty();
+    }
+    errors.extend(walk_errors);
+    let mut special = special;
     special.sort_by(|a, b| a.0.cmp(&b.0));
     for (p, t) in special {
         use std::os::unix::fs::FileTypeExt as _;
@@ -553,6 +627,7 @@ fn collect_path(path: &Path, entries: &mut Vec<Entry>, errors: &mut Vec<String>)
         path: Some(p),
         target: false,
         stamp: None,
+        ident: None,
     }));
 }
 
@@ -800,9 +875,9 @@ fn check_once(options: &Options) -> Report {
         // Written when a context file was read that the cache did not hold as it is (or
         // one went): the named files are parsed every run, so their entries alone are
         // not worth a write.
-        let names: HashSet<&str> =
+        let names: crate::model::HashSet<&str> =
             loaded.files.iter().filter(|f| f.rendered.is_none()).map(|f| f.source.name.as_str()).collect();
-        let mut changed = state.store.retain(&names);
+        let mut changed = state.store.retain(&names) | state.listing_changed;
         for (id, name, entry) in entries {
             changed |= state.store.put(name, entry) && !loaded.targets[id];
         }

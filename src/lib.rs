@@ -21,6 +21,7 @@ pub mod init;
 pub mod inject;
 pub mod istio;
 pub mod kustomize;
+pub mod listing;
 pub mod load;
 pub mod model;
 pub mod paths;

@@ -21,7 +21,7 @@ pub struct LoadedFile {
     /// Why the file was not read as manifests, when it was not.
     pub skipped: Option<Skipped>,
     /// Output of `helm template` or `kustomize build`, not a file on disk.
-    pub rendered: Option<crate::rendering::Rendered>,
+    pub rendered: Option<Box<crate::rendering::Rendered>>,
     /// A file of a chart or overlay that was rendered: its objects are those of the
     /// rendered output, and it is read only as the source findings point back to.
     pub consumed: bool,

@@ -29,6 +29,7 @@ impl Hasher for FxHasher {
 }
 
 pub(crate) type HashMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<FxHasher>>;
+pub(crate) type HashSet<K> = std::collections::HashSet<K, BuildHasherDefault<FxHasher>>;
 use std::ops::Range;
 
 use crate::diag::ObjectRef;

@@ -43,7 +43,7 @@ fn same_with_and_without_cache(dir: &Path, args: &[&str]) -> Vec<u8> {
 }
 
 fn cache_file(dir: &Path) -> PathBuf {
-    dir.join(".meshlint_cache/context-v1")
+    dir.join(".meshlint_cache/context-v2")
 }
 
 #[test]
@@ -194,7 +194,7 @@ fn a_truncated_or_garbage_cache_is_ignored_and_rewritten() {
         if i < 3 {
             assert_eq!(String::from_utf8_lossy(&got.1), String::from_utf8_lossy(&expected), "broken cache {i}");
             let rewritten = std::fs::read(cache_file(dir)).expect("rewritten");
-            assert!(rewritten.starts_with(b"meshlint context cache v1\n"), "broken cache {i} was rewritten");
+            assert!(rewritten.starts_with(b"meshlint context cache v2\n"), "broken cache {i} was rewritten");
         }
     }
 }
@@ -221,7 +221,7 @@ fn no_cache_writes_nothing_and_cache_clean_removes_it() {
     let elsewhere = tempfile::tempdir().expect("tempdir");
     let cache_dir = elsewhere.path().join("c");
     run(dir, &["--cache-dir", cache_dir.to_str().expect("UTF-8"), "apps/web.yaml"]);
-    assert!(cache_dir.join("context-v1").is_file());
+    assert!(cache_dir.join("context-v2").is_file());
     assert!(!dir.join(".meshlint_cache").exists());
 }
 
@@ -252,4 +252,107 @@ fn a_context_file_the_cache_holds_as_it_is_is_not_read() {
     cold_args.extend_from_slice(&args);
     let cold = String::from_utf8_lossy(&run(dir, &cold_args).1).into_owned();
     assert!(cold.contains("1 documents, 1 objects"), "read again: {cold}");
+}
+
+/// Every folder and file under `dir` (the cache folder aside) modified an hour ago, as
+/// files of a repository are that nobody touched just now. A walk is kept only when
+/// nothing it depends on changed in the two seconds before it.
+fn backdate(dir: &Path) {
+    let then = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    let mut stack = vec![dir.to_path_buf()];
+    let mut dirs = Vec::new();
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("readable").flatten() {
+            let p = entry.path();
+            if p.file_name().is_some_and(|n| n == ".meshlint_cache") {
+                continue;
+            }
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                std::fs::File::options().write(true).open(&p).and_then(|f| f.set_modified(then)).expect("backdate");
+            }
+        }
+        dirs.push(d);
+    }
+    for d in dirs {
+        std::fs::File::open(&d).and_then(|f| f.set_modified(then)).expect("backdate a folder");
+    }
+}
+
+fn kept_walk(dir: &Path) -> bool {
+    std::fs::read_to_string(cache_file(dir)).is_ok_and(|t| t.lines().any(|l| l.starts_with("D\t")))
+}
+
+#[test]
+fn a_kept_walk_sees_files_added_removed_and_no_longer_ignored() {
+    let repo = repository(None);
+    let dir = repo.path();
+    write(dir, "apps/web.yaml", WEB);
+    write(dir, "apps/web-svc.yaml", &service("web", "web"));
+    write(dir, "skipped/web-too.yaml", &service("web-too", "web"));
+    write(dir, ".gitignore", "skipped/\n");
+    for i in 0..10 {
+        write(dir, &format!("other/o{i}.yaml"), &service(&format!("o{i}"), &format!("o{i}")));
+    }
+    let args = ["--profile", "istio-0.2", "--format", "json", "apps/web.yaml"];
+    let has = |out: &[u8]| rules(out).contains(&"pod-in-multiple-services".to_owned());
+    // The first run makes the cache folder (the root's time moves); then nothing has
+    // changed for an hour.
+    let first = same_with_and_without_cache(dir, &args);
+    assert!(!has(&first), "the ignored Service is not read: {}", String::from_utf8_lossy(&first));
+    backdate(dir);
+    run(dir, &args);
+    assert!(kept_walk(dir), "a walk of folders untouched for an hour is kept");
+    let warm = same_with_and_without_cache(dir, &args);
+    assert!(!has(&warm));
+    assert!(kept_walk(dir));
+
+    // A new folder with a Service selecting the named workload (its parent's time moves).
+    write(dir, "other/deep/new/also-web.yaml", &service("also-web", "web"));
+    let added = same_with_and_without_cache(dir, &args);
+    assert!(has(&added), "{}", String::from_utf8_lossy(&added));
+    std::fs::remove_file(dir.join("other/deep/new/also-web.yaml")).expect("delete");
+    backdate(dir);
+    run(dir, &args);
+    assert!(kept_walk(dir));
+    let removed = same_with_and_without_cache(dir, &args);
+    assert!(!has(&removed));
+
+    // The .gitignore rewritten in place (its folder's time does not move): the ignored
+    // Service is read.
+    std::fs::write(dir.join(".gitignore"), "# nothing ignored\n").expect("rewrite");
+    let unignored = same_with_and_without_cache(dir, &args);
+    assert!(has(&unignored), "{}", String::from_utf8_lossy(&unignored));
+}
+
+#[test]
+fn a_kept_walk_is_what_a_warm_run_reads_and_a_fresh_one_is_not_kept() {
+    // The proof that warm runs use the kept walk: a file added to a folder whose time is
+    // then put back is not seen (nothing but a hand-set time can hide one).
+    let repo = repository(None);
+    let dir = repo.path();
+    write(dir, "apps/web.yaml", WEB);
+    write(dir, "apps/web-svc.yaml", &service("web", "web"));
+    write(dir, "other/o.yaml", &service("o", "o"));
+    // Just written: the walk is not kept (a change in the same tick could go unseen).
+    run(dir, &["apps/web.yaml"]);
+    assert!(cache_file(dir).is_file() && !kept_walk(dir));
+    // Nor when the cache folder was just made in the root.
+    backdate(dir);
+    let cache_folder = dir.join(".meshlint_cache");
+    std::fs::remove_dir_all(&cache_folder).expect("remove the cache");
+    run(dir, &["apps/web.yaml"]);
+    assert!(cache_file(dir).is_file() && !kept_walk(dir));
+    backdate(dir);
+    run(dir, &["apps/web.yaml"]);
+    assert!(kept_walk(dir));
+    let folder_time = std::fs::metadata(dir.join("other")).and_then(|m| m.modified()).expect("mtime");
+    write(dir, "other/hidden-by-hand.yaml", &service("web-too", "web"));
+    std::fs::File::open(dir.join("other")).and_then(|f| f.set_modified(folder_time)).expect("put back");
+    let args = ["--profile", "istio-0.2", "--format", "json", "apps/web.yaml"];
+    let warm = run(dir, &args).1;
+    assert!(!rules(&warm).contains(&"pod-in-multiple-services".to_owned()), "{}", String::from_utf8_lossy(&warm));
+    let cold = run(dir, &["--no-cache", "--profile", "istio-0.2", "--format", "json", "apps/web.yaml"]).1;
+    assert!(rules(&cold).contains(&"pod-in-multiple-services".to_owned()), "{}", String::from_utf8_lossy(&cold));
 }

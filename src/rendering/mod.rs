@@ -422,14 +422,14 @@ pub fn attach(
                     let source_file = source.as_deref().map(|p| source_id(files, targets, &mut paths, p, job.target));
                     let id = files.len();
                     let mut file = crate::load::load(id, name, None, text.into_bytes());
-                    file.rendered = Some(Rendered {
+                    file.rendered = Some(Box::new(Rendered {
                         tool: if is_chart { Tool::Helm } else { Tool::Kustomize },
                         rendering: r,
                         origin: job.shown.clone(),
                         how: how.clone(),
                         source_file,
                         tree: tree.clone(),
-                    });
+                    }));
                     files.push(file);
                     targets.push(job.target);
                     paths.push(None);
