@@ -272,7 +272,7 @@ impl Store {
                 }
             }
             for d in &l.dirs {
-                let _ = writeln!(out, "D\t{}\t{}\t{}\t{}", esc(&d.path), d.mtime.0, d.mtime.1, d.names);
+                let _ = writeln!(out, "D\t{}\t{}\t{}\t{}", esc(&d.path), d.ctime.0, d.ctime.1, d.names);
             }
         }
         for name in names {
@@ -348,9 +348,9 @@ impl Store {
                 "D" if files.is_empty() => {
                     let l = listing.as_mut()?;
                     let path = unesc(f.next()?)?;
-                    let mtime = (f.next()?.parse().ok()?, f.next()?.parse().ok()?);
+                    let ctime = (f.next()?.parse().ok()?, f.next()?.parse().ok()?);
                     let names = f.next()?.to_owned();
-                    l.dirs.push(crate::listing::Dir { path, mtime, names });
+                    l.dirs.push(crate::listing::Dir { path, ctime, names });
                 }
                 "F" => {
                     let name = unesc(f.next()?)?;
@@ -718,10 +718,10 @@ mod tests {
             env: "/root\x1f".into(),
             guards: vec![("/a/.gitignore".into(), Some((1, 2, 3))), ("/.ignore".into(), None)],
             dirs: vec![
-                crate::listing::Dir { path: "repo".into(), mtime: (5, 6), names: String::new() },
+                crate::listing::Dir { path: "repo".into(), ctime: (5, 6), names: String::new() },
                 crate::listing::Dir {
                     path: "repo/a=b".into(),
-                    mtime: (-1, 0),
+                    ctime: (-1, 0),
                     names: join_fields(&["x.yaml".into(), "y\x1f=z.yml".into()]),
                 },
             ],

@@ -201,7 +201,8 @@ impl<'a> Graph<'a> {
 #[must_use]
 pub fn namespaces(files: &[LoadedFile]) -> Vec<Option<Vec<Option<&str>>>> {
     let mut out = vec![None; files.len()];
-    if !files.iter().any(|f| f.source.path.as_deref().is_some_and(is_kustomization)) {
+    // (A file without documents, a stub of the context cache among them, lists nothing.)
+    if !files.iter().any(|f| !f.documents.is_empty() && f.source.path.as_deref().is_some_and(is_kustomization)) {
         return out;
     }
     let graph = Graph::new(files);

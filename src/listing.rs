@@ -1,14 +1,15 @@
 //! The walk of the context folder, kept in the context cache: which manifest files a
 //! walk found in which folders, and every file whose content decides what the walk
-//! skips. A warm run checks each folder's modification time (adding, removing or
-//! renaming an entry of a folder changes it) and each such file's stamp, and looks at
-//! each listed file once, instead of reading every folder and matching every name
-//! against the ignore rules. Any difference, and the run walks as before.
+//! skips. A warm run checks each folder's status-change time (adding, removing or
+//! renaming an entry of a folder changes it, as does a change of its permissions) and
+//! each such file's stamp, and looks at each listed file once, instead of reading every
+//! folder and matching every name against the ignore rules. Any difference, and the run
+//! walks as before.
 //!
 //! What decides the walk (ripgrep's `ignore` walker: hidden entries skipped, `.ignore`,
 //! `.gitignore`, `.git/info/exclude` and the global git excludes file honoured, in the
 //! folder walked and the folders above it):
-//! - a folder's entries: its modification time;
+//! - a folder's entries and permissions: its status-change time (`ctime`);
 //! - the content of its `.gitignore` and `.ignore` and of the exclude file of a `.git`
 //!   in it: their stamps (they are hidden, so only their coming or going changes the
 //!   folder's time);
@@ -30,7 +31,7 @@ use rustix::fs::{AtFlags, FileType, Mode, OFlags};
 
 use crate::cache::Stamp;
 
-/// A folder's modification time, seconds and nanoseconds.
+/// A folder's status-change time, seconds and nanoseconds.
 pub type Time = (i64, u32);
 
 /// A file the walk depends on, and its stamp (`None`: not there).
@@ -55,7 +56,7 @@ pub struct Listing {
 pub struct Dir {
     /// As the walk named it (the root joined with the folders below).
     pub path: String,
-    pub mtime: Time,
+    pub ctime: Time,
     /// The manifest files directly in it, by file name: escaped as the cache writes
     /// fields, joined by `\x1f` (read only when the folder is looked at).
     pub names: String,
@@ -95,20 +96,23 @@ fn stamp_of(st: &rustix::fs::Stat) -> Stamp {
     (u64::try_from(st.st_size).unwrap_or(0), st.st_mtime, u32::try_from(st.st_mtime_nsec).unwrap_or(0))
 }
 
+/// A folder's status-change time: it moves with its modification time (an entry
+/// added, removed or renamed) and with a change of its permissions or owner, and no one
+/// can set it back by hand.
 fn time_of(st: &rustix::fs::Stat) -> Time {
-    (st.st_mtime, u32::try_from(st.st_mtime_nsec).unwrap_or(0))
+    (st.st_ctime, u32::try_from(st.st_ctime_nsec).unwrap_or(0))
 }
 
 fn stamp_at(path: &Path) -> Option<Stamp> {
     crate::cache::stamp(path)
 }
 
-/// Whether a time is too close to `started` to be trusted.
+/// Whether a time is too close to `started` to be trusted (or after it).
 fn racy(time: Time, started: SystemTime) -> bool {
     let limit = started.checked_sub(RACY).unwrap_or(SystemTime::UNIX_EPOCH);
-    let limit =
-        limit.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-    time.0 >= limit
+    let Ok(limit) = limit.duration_since(SystemTime::UNIX_EPOCH) else { return true };
+    let Ok(secs) = u64::try_from(time.0) else { return false };
+    Duration::new(secs, time.1.min(999_999_999)) >= limit
 }
 
 /// The exclude file git reads for a `.git` in `dir` (a folder, or a file naming the
@@ -155,8 +159,8 @@ impl Listing {
             .with_min_len(32)
             .map(|path| {
                 let fd = open_dir(path)?;
-                let mtime = time_of(&rustix::fs::fstat(&fd).ok()?);
-                if racy(mtime, started) {
+                let ctime = time_of(&rustix::fs::fstat(&fd).ok()?);
+                if racy(ctime, started) {
                     return None;
                 }
                 let mut guards = Vec::new();
@@ -174,7 +178,7 @@ impl Listing {
                 let mut files = by_dir.get(path.as_path())?.clone();
                 files.sort_unstable();
                 let names = crate::cache::join_fields(&files);
-                Some((Dir { path: path.to_str()?.to_owned(), mtime, names }, guards))
+                Some((Dir { path: path.to_str()?.to_owned(), ctime, names }, guards))
             })
             .collect();
         let mut guards = Vec::new();
@@ -234,10 +238,10 @@ impl Listing {
                 if dir.names.is_empty() {
                     // Nothing to look at inside: one `stat` instead of open, stat, close.
                     let st = rustix::fs::stat(path).ok()?;
-                    return (time_of(&st) == dir.mtime).then(Vec::new);
+                    return (time_of(&st) == dir.ctime).then(Vec::new);
                 }
                 let fd = open_dir(path)?;
-                if time_of(&rustix::fs::fstat(&fd).ok()?) != dir.mtime {
+                if time_of(&rustix::fs::fstat(&fd).ok()?) != dir.ctime {
                     return None;
                 }
                 crate::cache::split_fields(&dir.names)

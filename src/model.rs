@@ -368,8 +368,9 @@ impl<'a> Index<'a> {
             .map(|(file_id, file)| {
                 let mut out = Found::default();
                 // A rendered chart's or overlay's own files: their objects are the
-                // rendered ones.
-                if file.consumed {
+                // rendered ones. A file with no documents (a stub of the context cache)
+                // has none.
+                if file.consumed || file.documents.is_empty() {
                     return out;
                 }
                 let default_ns = options.default_namespace(file);
@@ -592,7 +593,7 @@ fn group_identities(objects: &[Object<'_>]) -> (Vec<usize>, Vec<Vec<usize>>) {
 /// Files that a kustomization names as patches hold fragments, not whole objects.
 fn mark_kustomize_patches(files: &[LoadedFile], objects: &mut [Object<'_>]) {
     let mut patch_files = std::collections::HashSet::new();
-    for file in files {
+    for file in files.iter().filter(|f| !f.documents.is_empty()) {
         let Some(path) = &file.source.path else { continue };
         let Some(dir) = path.parent().filter(|_| crate::kustomize::is_kustomization(path)) else { continue };
         for doc in &file.documents {

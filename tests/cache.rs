@@ -254,30 +254,12 @@ fn a_context_file_the_cache_holds_as_it_is_is_not_read() {
     assert!(cold.contains("1 documents, 1 objects"), "read again: {cold}");
 }
 
-/// Every folder and file under `dir` (the cache folder aside) modified an hour ago, as
-/// files of a repository are that nobody touched just now. A walk is kept only when
-/// nothing it depends on changed in the two seconds before it.
-fn backdate(dir: &Path) {
-    let then = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
-    let mut stack = vec![dir.to_path_buf()];
-    let mut dirs = Vec::new();
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).expect("readable").flatten() {
-            let p = entry.path();
-            if p.file_name().is_some_and(|n| n == ".meshlint_cache") {
-                continue;
-            }
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                std::fs::File::options().write(true).open(&p).and_then(|f| f.set_modified(then)).expect("backdate");
-            }
-        }
-        dirs.push(d);
-    }
-    for d in dirs {
-        std::fs::File::open(&d).and_then(|f| f.set_modified(then)).expect("backdate a folder");
-    }
+/// Wait until what was just written is old enough for a walk to be kept: a walk is kept
+/// only when nothing it depends on changed in the two seconds before it (a change in the
+/// same tick of the coarse file clock could otherwise go unseen), and a folder's
+/// status-change time cannot be set back by hand.
+fn settle() {
+    std::thread::sleep(std::time::Duration::from_millis(2300));
 }
 
 fn kept_walk(dir: &Path) -> bool {
@@ -297,13 +279,13 @@ fn a_kept_walk_sees_files_added_removed_and_no_longer_ignored() {
     }
     let args = ["--profile", "istio-0.2", "--format", "json", "apps/web.yaml"];
     let has = |out: &[u8]| rules(out).contains(&"pod-in-multiple-services".to_owned());
-    // The first run makes the cache folder (the root's time moves); then nothing has
-    // changed for an hour.
+    // Files just written, and the first run makes the cache folder in the root: not kept.
     let first = same_with_and_without_cache(dir, &args);
     assert!(!has(&first), "the ignored Service is not read: {}", String::from_utf8_lossy(&first));
-    backdate(dir);
+    assert!(cache_file(dir).is_file() && !kept_walk(dir), "a walk of files just written is not kept");
+    settle();
     run(dir, &args);
-    assert!(kept_walk(dir), "a walk of folders untouched for an hour is kept");
+    assert!(kept_walk(dir), "a walk of folders that did not change for two seconds is kept");
     let warm = same_with_and_without_cache(dir, &args);
     assert!(!has(&warm));
     assert!(kept_walk(dir));
@@ -312,14 +294,15 @@ fn a_kept_walk_sees_files_added_removed_and_no_longer_ignored() {
     write(dir, "other/deep/new/also-web.yaml", &service("also-web", "web"));
     let added = same_with_and_without_cache(dir, &args);
     assert!(has(&added), "{}", String::from_utf8_lossy(&added));
+    assert!(!kept_walk(dir), "a walk with a folder changed just now is not kept");
     std::fs::remove_file(dir.join("other/deep/new/also-web.yaml")).expect("delete");
-    backdate(dir);
+    settle();
     run(dir, &args);
     assert!(kept_walk(dir));
     let removed = same_with_and_without_cache(dir, &args);
     assert!(!has(&removed));
 
-    // The .gitignore rewritten in place (its folder's time does not move): the ignored
+    // The .gitignore rewritten in place (its folder's times do not move): the ignored
     // Service is read.
     std::fs::write(dir.join(".gitignore"), "# nothing ignored\n").expect("rewrite");
     let unignored = same_with_and_without_cache(dir, &args);
@@ -327,32 +310,27 @@ fn a_kept_walk_sees_files_added_removed_and_no_longer_ignored() {
 }
 
 #[test]
-fn a_kept_walk_is_what_a_warm_run_reads_and_a_fresh_one_is_not_kept() {
-    // The proof that warm runs use the kept walk: a file added to a folder whose time is
-    // then put back is not seen (nothing but a hand-set time can hide one).
+fn a_warm_run_reads_the_kept_walk() {
+    // The proof: a file the walk skips (ignored), added by hand to the kept walk of its
+    // folder, is read by a warm run and not by one without the cache.
     let repo = repository(None);
     let dir = repo.path();
     write(dir, "apps/web.yaml", WEB);
     write(dir, "apps/web-svc.yaml", &service("web", "web"));
     write(dir, "other/o.yaml", &service("o", "o"));
-    // Just written: the walk is not kept (a change in the same tick could go unseen).
-    run(dir, &["apps/web.yaml"]);
-    assert!(cache_file(dir).is_file() && !kept_walk(dir));
-    // Nor when the cache folder was just made in the root.
-    backdate(dir);
-    let cache_folder = dir.join(".meshlint_cache");
-    std::fs::remove_dir_all(&cache_folder).expect("remove the cache");
-    run(dir, &["apps/web.yaml"]);
-    assert!(cache_file(dir).is_file() && !kept_walk(dir));
-    backdate(dir);
-    run(dir, &["apps/web.yaml"]);
-    assert!(kept_walk(dir));
-    let folder_time = std::fs::metadata(dir.join("other")).and_then(|m| m.modified()).expect("mtime");
-    write(dir, "other/hidden-by-hand.yaml", &service("web-too", "web"));
-    std::fs::File::open(dir.join("other")).and_then(|f| f.set_modified(folder_time)).expect("put back");
+    write(dir, "other/web-too.yaml", &service("web-too", "web"));
+    write(dir, ".gitignore", "web-too.yaml\n");
     let args = ["--profile", "istio-0.2", "--format", "json", "apps/web.yaml"];
+    run(dir, &args);
+    settle();
+    run(dir, &args);
+    assert!(kept_walk(dir));
+    let text = std::fs::read_to_string(cache_file(dir)).expect("the cache");
+    let line = text.lines().find(|l| l.starts_with("D\t") && l.contains("other\t")).expect("the folder other");
+    let tampered = text.replace(line, &format!("{line}\x1fweb-too.yaml"));
+    std::fs::write(cache_file(dir), tampered).expect("tamper");
     let warm = run(dir, &args).1;
-    assert!(!rules(&warm).contains(&"pod-in-multiple-services".to_owned()), "{}", String::from_utf8_lossy(&warm));
+    assert!(rules(&warm).contains(&"pod-in-multiple-services".to_owned()), "{}", String::from_utf8_lossy(&warm));
     let cold = run(dir, &["--no-cache", "--profile", "istio-0.2", "--format", "json", "apps/web.yaml"]).1;
-    assert!(rules(&cold).contains(&"pod-in-multiple-services".to_owned()), "{}", String::from_utf8_lossy(&cold));
+    assert!(!rules(&cold).contains(&"pod-in-multiple-services".to_owned()), "{}", String::from_utf8_lossy(&cold));
 }
