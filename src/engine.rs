@@ -638,6 +638,10 @@ fn has_manifest_extension(path: &Path) -> bool {
 /// The name a path is shown under: as given, without a leading `./`, bytes that are not
 /// UTF-8 escaped losslessly (`\xff`).
 fn display(path: &Path) -> String {
+    // UTF-8 (nearly every path): as it is, without copying it twice.
+    if let Some(s) = path.to_str() {
+        return s.strip_prefix("./").unwrap_or(s).to_owned();
+    }
     let s = crate::escape::path(path);
     match s.strip_prefix("./") {
         Some(rest) => rest.to_owned(),
