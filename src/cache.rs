@@ -42,7 +42,14 @@ pub type Stamp = (u64, i64, u32);
 pub struct Store {
     /// meshlint's build and the configuration the entries were made under.
     key: String,
-    /// Every file's entry, by name as walked.
+    /// The cache file's text, when one was read.
+    text: Arc<String>,
+    /// Its entries in its order (by escaped name): the escaped name's place in `text`,
+    /// and the entry, `None` once taken or replaced. Read in place: no name is copied.
+    read: Vec<(Range<usize>, Option<Entry>)>,
+    /// Where the last lookup in `read` ended: lookups in name order take one step each.
+    cursor: usize,
+    /// Entries made (or given back) by this run, by name as walked.
     files: HashMap<String, Entry>,
     /// The walk of the context folder, when it could be kept.
     pub listing: Option<crate::listing::Listing>,
@@ -260,8 +267,15 @@ impl Setup {
 impl Store {
     fn to_text(&self) -> String {
         use std::fmt::Write as _;
-        let mut names: Vec<&String> = self.files.keys().collect();
-        names.sort();
+        // By escaped name, as lookups in a store read back expect.
+        let mut entries: Vec<(Cow<'_, str>, &Entry)> = self
+            .read
+            .iter()
+            .filter_map(|(range, e)| Some((Cow::Borrowed(&self.text[range.clone()]), e.as_ref()?)))
+            .chain(self.files.iter().map(|(name, e)| (esc(name), e)))
+            .collect();
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        entries.dedup_by(|a, b| a.0 == b.0);
         let mut out = format!("{MAGIC}\n{}\n", esc(&self.key));
         if let Some(l) = &self.listing {
             let _ = writeln!(out, "W\t{}\t{}", esc(&l.root), esc(&l.env));
@@ -275,14 +289,12 @@ impl Store {
                 let _ = writeln!(out, "D\t{}\t{}\t{}\t{}", esc(&d.path), d.ctime.0, d.ctime.1, d.names);
             }
         }
-        for name in names {
-            let e = &self.files[name];
+        for (name, e) in &entries {
             let (size, secs, nanos) = e.stamp;
             let items = e.items.text();
             let _ = writeln!(
                 out,
-                "F\t{}\t{size}\t{secs}\t{nanos}\t{}\t{}\t{}\t{}\t{}",
-                esc(name),
+                "F\t{name}\t{size}\t{secs}\t{nanos}\t{}\t{}\t{}\t{}\t{}",
                 u8::from(e.global),
                 e.documents,
                 e.objects,
@@ -295,7 +307,7 @@ impl Store {
             out.push_str(items);
         }
         // A file cut short lacks this line: no store.
-        let _ = writeln!(out, "end\t{}", self.files.len());
+        let _ = writeln!(out, "end\t{}", entries.len());
         out
     }
 
@@ -319,8 +331,7 @@ impl Store {
             return None;
         }
         let key = unesc(next_line(&mut at)?)?;
-        let mut files: HashMap<String, Entry> = HashMap::default();
-        files.reserve(text.len() / 512);
+        let mut files: Vec<(Range<usize>, Option<Entry>)> = Vec::with_capacity(text.len() / 512);
         let mut listing: Option<crate::listing::Listing> = None;
         loop {
             let line = next_line(&mut at)?;
@@ -328,7 +339,15 @@ impl Store {
             match f.next()? {
                 "end" => {
                     let count = f.next()?.parse::<usize>().ok()?;
-                    return (count == files.len() && at == text.len()).then_some(Self { key, files, listing });
+                    let read = files;
+                    return (count == read.len() && at == text.len()).then(|| Self {
+                        key,
+                        text: Arc::clone(&shared),
+                        read,
+                        cursor: 0,
+                        files: HashMap::default(),
+                        listing,
+                    });
                 }
                 // The kept walk, before any file.
                 "W" if files.is_empty() && listing.is_none() => {
@@ -353,7 +372,13 @@ impl Store {
                     l.dirs.push(crate::listing::Dir { path, ctime, names });
                 }
                 "F" => {
-                    let name = unesc(f.next()?)?;
+                    // The name as written (escaped), after the previous one.
+                    let start = at - line.len() - 1 + 2;
+                    let raw = f.next()?;
+                    let name = start..start + raw.len();
+                    if files.last().is_some_and(|(last, _)| &text[last.clone()] >= raw) {
+                        return None;
+                    }
                     let mut num = || f.next()?.parse::<i64>().ok();
                     let stamp = (u64::try_from(num()?).ok()?, num()?, u32::try_from(num()?).ok()?);
                     let global = num()? == 1;
@@ -379,7 +404,7 @@ impl Store {
                     }
                     at = range.end;
                     let items = Items::Raw(Arc::clone(&shared), range);
-                    files.insert(name, Entry { stamp, global, documents, objects, namespaces, items, evidence });
+                    files.push((name, Some(Entry { stamp, global, documents, objects, namespaces, items, evidence })));
                 }
                 _ => return None,
             }
@@ -476,34 +501,79 @@ fn fnv(bytes: &[u8]) -> u64 {
 }
 
 impl Store {
+    /// The place in `read` of a name, if the file had it.
+    fn find(&mut self, name: &str) -> Option<usize> {
+        let key = esc(name);
+        let raw = |i: usize| &self.text[self.read[i].0.clone()];
+        // Lookups come in name order: the next entry, or one of the next few.
+        let mut i = self.cursor;
+        while i < self.read.len() && i < self.cursor + 4 {
+            match raw(i).cmp(&key) {
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Equal => {
+                    self.cursor = i + 1;
+                    return Some(i);
+                }
+                std::cmp::Ordering::Greater => break,
+            }
+        }
+        let found = self.read.binary_search_by(|(r, _)| self.text[r.clone()].cmp(&key)).ok();
+        if let Some(i) = found {
+            self.cursor = i + 1;
+        }
+        found
+    }
+
+    /// Every entry with its name (an entry of the file whose name does not unescape
+    /// has none).
+    fn entries(&self) -> impl Iterator<Item = (Option<Cow<'_, str>>, &Entry)> {
+        let read = self.read.iter().filter_map(|(range, e)| {
+            let raw = &self.text[range.clone()];
+            let name = if raw.contains('\\') { unesc(raw).map(Cow::Owned) } else { Some(Cow::Borrowed(raw)) };
+            Some((name, e.as_ref()?))
+        });
+        read.chain(self.files.iter().map(|(n, e)| (Some(Cow::Borrowed(n.as_str())), e)))
+    }
+
     /// Take a file's entry out of the store if it is fresh and not global.
     pub fn take_fresh(&mut self, name: &str, stamp: Option<Stamp>) -> Option<Entry> {
-        let fresh = self.files.get(name).is_some_and(|e| Some(e.stamp) == stamp && !e.global);
-        if fresh { self.files.remove(name) } else { None }
+        let fresh = |e: &Entry| Some(e.stamp) == stamp && !e.global;
+        if let Some(i) = self.find(name) {
+            let slot = &mut self.read[i].1;
+            return if slot.as_ref().is_some_and(fresh) { slot.take() } else { None };
+        }
+        if self.files.get(name).is_some_and(fresh) { self.files.remove(name) } else { None }
     }
 
     /// Whether every global file the store knows is still there with the same stamp
     /// (`current` gives a file's stamp now, `None` for a file not there).
     #[must_use]
     pub fn globals_unchanged(&self, current: impl Fn(&str) -> Option<Option<Stamp>>) -> bool {
-        self.files.iter().filter(|(_, e)| e.global).all(|(name, e)| current(name) == Some(Some(e.stamp)))
+        self.entries()
+            .filter(|(_, e)| e.global)
+            .all(|(name, e)| name.is_some_and(|n| current(&n) == Some(Some(e.stamp))))
     }
 
     /// The names of the global files.
     #[must_use]
     pub(crate) fn global_names(&self) -> HashSet<String> {
-        self.files.iter().filter(|(_, e)| e.global).map(|(n, _)| n.clone()).collect()
+        self.entries().filter(|(_, e)| e.global).filter_map(|(n, _)| Some(n?.into_owned())).collect()
     }
 
     /// Whether the store holds anything.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.files.is_empty()
+        self.read.iter().all(|(_, e)| e.is_none()) && self.files.is_empty()
     }
 
     /// Record a file's entry: whether it changed the store.
     pub fn put(&mut self, name: String, entry: Entry) -> bool {
-        if self.files.get(&name) == Some(&entry) {
+        if let Some(i) = self.find(&name) {
+            if self.read[i].1.as_ref() == Some(&entry) {
+                return false;
+            }
+            self.read[i].1 = None;
+        } else if self.files.get(&name) == Some(&entry) {
             return false;
         }
         self.files.insert(name, entry);
@@ -512,9 +582,30 @@ impl Store {
 
     /// Keep only the entries of these names: whether any went.
     pub(crate) fn retain(&mut self, names: &HashSet<&str>) -> bool {
+        let mut gone = false;
+        for (range, entry) in &mut self.read {
+            let raw = &self.text[range.clone()];
+            let kept = if raw.contains('\\') {
+                unesc(raw).is_some_and(|n| names.contains(n.as_str()))
+            } else {
+                names.contains(raw)
+            };
+            if !kept && entry.take().is_some() {
+                gone = true;
+            }
+        }
         let before = self.files.len();
         self.files.retain(|n, _| names.contains(n.as_str()));
-        self.files.len() != before
+        gone || self.files.len() != before
+    }
+
+    /// A file's entry, for tests.
+    #[cfg(test)]
+    fn get(&mut self, name: &str) -> Option<&Entry> {
+        match self.find(name) {
+            Some(i) => self.read[i].1.as_ref(),
+            None => self.files.get(name),
+        }
     }
 }
 
@@ -726,8 +817,8 @@ mod tests {
                 },
             ],
         };
-        let mut store = Store { key: "k|1".into(), files: HashMap::default(), listing: Some(listing) };
-        store.files.insert(
+        let mut store = Store { key: "k|1".into(), listing: Some(listing), ..Store::default() };
+        store.put(
             "a/b c.yaml".into(),
             Entry {
                 stamp: (10, -3, 7),
@@ -742,15 +833,28 @@ mod tests {
                 evidence: vec![(true, "`VirtualService` of `x`\tat".into(), 4)],
             },
         );
+        // A second file, whose name is written escaped.
+        let second = Entry { global: false, evidence: Vec::new(), ..store.get("a/b c.yaml").expect("put").clone() };
+        store.put("a/b\tc.yaml".into(), second.clone());
         let text = store.to_text();
-        let back = Store::parse(text.clone()).expect("parses");
-        assert_eq!((back.key.as_str(), &back.files), (store.key.as_str(), &store.files));
+        let mut back = Store::parse(text.clone()).expect("parses");
+        assert_eq!(back.key, store.key);
+        for name in ["a/b c.yaml", "a/b\tc.yaml"] {
+            assert_eq!(back.get(name), store.get(name), "{name}");
+        }
+        assert_eq!(back.get("a/b"), None);
+        assert_eq!(back.global_names(), HashSet::from_iter(["a/b c.yaml".to_owned()]));
+        // Taken in name order or not, each once.
+        assert!(back.take_fresh("a/b\tc.yaml", Some((10, -3, 7))).is_some());
+        assert!(back.take_fresh("a/b\tc.yaml", Some((10, -3, 7))).is_none());
+        assert!(back.take_fresh("a/b c.yaml", Some((10, -3, 7))).is_none(), "a global entry stays");
+        assert!(!back.is_empty());
         assert_eq!(back.listing, store.listing);
         let names: Vec<String> = split_fields(&back.listing.as_ref().expect("a listing").dirs[1].names)
             .map(|n| n.expect("reads").into_owned())
             .collect();
         assert_eq!(names, ["x.yaml", "y\x1f=z.yml"]);
-        let entry = &back.files["a/b c.yaml"];
+        let entry = back.get("a/b c.yaml").expect("the entry");
         assert!(matches!(entry.items, Items::Raw(..)), "read lazily");
         assert_eq!(entry.items.parsed(), items);
         // Cut anywhere, it is no store.
@@ -760,12 +864,13 @@ mod tests {
         assert!(Store::parse("garbage\n".to_owned()).is_none());
         // An `O` line is read only when asked for: one that does not read is left out
         // (and makes its file read, as `relates` says).
-        let odd = Store::parse(text.replace("\tL\t", "\tQ\t")).expect("parses");
-        assert_eq!(odd.files["a/b c.yaml"].items.parsed(), items[1..]);
-        let line = odd.files["a/b c.yaml"].items.text().lines().next().expect("a line").to_owned();
+        let mut odd = Store::parse(text.replace("\tL\t", "\tQ\t")).expect("parses");
+        let odd_entry = odd.get("a/b c.yaml").expect("the entry");
+        assert_eq!(odd_entry.items.parsed(), items[1..]);
+        let line = odd_entry.items.text().lines().next().expect("a line").to_owned();
         assert!(ItemRef::parse(&line).is_none(), "{line}");
         // A block length that does not end at a line's end, or runs past the end.
-        let block = store.files["a/b c.yaml"].items.text().len();
+        let block = store.get("a/b c.yaml").expect("the entry").items.text().len();
         for wrong in [block - 1, block + 1, text.len()] {
             let broken = text.replace(&format!("\t{block}\n"), &format!("\t{wrong}\n"));
             assert_ne!(broken, text);
