@@ -514,3 +514,30 @@ impl Embedded {
         self.line_starts.get(line).map_or(offset, |s| s + offset - self.value_line_starts[line])
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levenshtein_counts_insertions_deletions_and_substitutions() {
+        assert_eq!(levenshtein("kitten", "sitting"), 3);
+        // Two insertions after a match: only the insertion path gives 2.
+        assert_eq!(levenshtein("a", "abc"), 2);
+        assert_eq!(levenshtein("abc", "a"), 2);
+        assert_eq!(levenshtein("", "abc"), 3);
+        assert_eq!(levenshtein("policy", "policy"), 0);
+    }
+
+    #[test]
+    fn did_you_mean_allows_a_third_of_a_long_word_and_two_of_a_short_one() {
+        let known = ["excludeNamespaces", "policy"];
+        // 17 letters: up to 5 edits (17 / 3) are a typo.
+        assert_eq!(did_you_mean("exclNamespces", &known), Some("excludeNamespaces"), "4 edits");
+        assert_eq!(did_you_mean("exclamations", &known), None, "more than 5 edits");
+        // 6 letters: up to 2 edits, whatever a third of it is; case does not count.
+        assert_eq!(did_you_mean("POLCY", &known), Some("policy"));
+        assert_eq!(did_you_mean("plcy", &known), Some("policy"));
+        assert_eq!(did_you_mean("pl", &known), None);
+    }
+}
