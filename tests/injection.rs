@@ -627,6 +627,41 @@ fn an_initializer_name_matching_no_initializer_is_shown_at_both_names() {
 }
 
 #[test]
+fn a_kustomize_patch_of_the_initializer_configuration_is_not_read_as_one() {
+    // A patch listed by a kustomization is a fragment, not the InitializerConfiguration
+    // the cluster gets: its resources are not the initializer's (read as files, the
+    // overlay not rendered).
+    let dir = tempfile::tempdir().expect("tempdir");
+    let from = root().join(INJECT).join("initializer-name-mismatch");
+    std::fs::copy(from.join("initializer-configuration.yaml"), dir.path().join("initializer-configuration.yaml"))
+        .expect("copy");
+    std::fs::copy(from.join("workload.yaml"), dir.path().join("workload.yaml")).expect("copy");
+    std::fs::write(
+        dir.path().join(CONFIG),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: istio-inject\n  namespace: istio-system\ndata:\n  config: |\n    policy: \"enabled\"\n    namespaces: [\"\"]\n    initializerName: \"sidecar.initializer.istio.io\"\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("patch.yaml"),
+        "apiVersion: admissionregistration.k8s.io/v1alpha1\nkind: InitializerConfiguration\nmetadata:\n  name: istio-sidecar\ninitializers:\n  - name: sidecar.initializer.istio.io\n    rules:\n      - apiGroups: [\"*\"]\n        apiVersions: [\"*\"]\n        resources: [replicasets]\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("kustomization.yaml"),
+        "resources:\n  - initializer-configuration.yaml\n  - istio-inject.yaml\n  - workload.yaml\npatchesStrategicMerge:\n  - patch.yaml\n",
+    )
+    .expect("write");
+    let path = dir.path().to_str().expect("UTF-8");
+    let audit = audit_json(&[path, "--no-render"]);
+    assert_eq!(
+        audit["policy"]["resources"],
+        serde_json::json!(["deployments", "statefulsets", "jobs", "daemonsets"]),
+        "{:#}",
+        audit["policy"]
+    );
+}
+
+#[test]
 fn of_two_configmaps_that_disagree_the_first_decides_and_the_other_is_reported() {
     let dir = format!("{INJECT}/two-configmaps");
     let first = format!("{dir}/a-istio-inject.yaml");
