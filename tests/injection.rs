@@ -662,6 +662,42 @@ fn a_kustomize_patch_of_the_initializer_configuration_is_not_read_as_one() {
 }
 
 #[test]
+fn an_initializer_with_an_empty_resource_list_is_found_and_initializes_nothing() {
+    // The name matches: no "matches no initializer" finding; the list is empty, so no
+    // kind is initialized and the workload is not injected.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let from = root().join(INJECT).join("initializer-name-mismatch");
+    std::fs::copy(from.join("workload.yaml"), dir.path().join("workload.yaml")).expect("copy");
+    std::fs::write(
+        dir.path().join(CONFIG),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: istio-inject\n  namespace: istio-system\ndata:\n  config: |\n    policy: \"enabled\"\n    namespaces: [\"\"]\n    initializerName: \"sidecar.initializer.istio.io\"\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("initializer-configuration.yaml"),
+        "apiVersion: admissionregistration.k8s.io/v1alpha1\nkind: InitializerConfiguration\nmetadata:\n  name: istio-sidecar\ninitializers:\n  - name: sidecar.initializer.istio.io\n    rules:\n      - apiGroups: [\"*\"]\n        apiVersions: [\"*\"]\n        resources: []\n",
+    )
+    .expect("write");
+    let path = dir.path().to_str().expect("UTF-8");
+    let audit = audit_json(&[path]);
+    assert_eq!(audit["policy"]["resources"], serde_json::json!([]), "{:#}", audit["policy"]);
+    assert_eq!(str_of(only_row(&audit), "outcome"), NOT, "{:#}", only_row(&audit));
+    assert_eq!(str_of(only_row(&audit), "reason"), "kind-not-initialized", "{:#}", only_row(&audit));
+    let diagnostics = check_json(&[path]);
+    assert!(!diagnostics.iter().any(|d| str_of(d, "message").contains("matches no initializer")), "{diagnostics:#?}");
+    let d = the_diagnostic(&diagnostics, "workload-not-injected");
+    assert!(str_of(d, "message").contains("lists no resources"), "{d:#}");
+    let config = dir.path().join("initializer-configuration.yaml");
+    let label = d["labels"]
+        .as_array()
+        .expect("labels")
+        .iter()
+        .find(|l| str_of(l, "path").ends_with("initializer-configuration.yaml"))
+        .expect("a label at the list");
+    assert_eq!(usize_of(label, "line"), line_of(config.to_str().expect("UTF-8"), "resources: []"), "{d:#}");
+}
+
+#[test]
 fn of_two_configmaps_that_disagree_the_first_decides_and_the_other_is_reported() {
     let dir = format!("{INJECT}/two-configmaps");
     let first = format!("{dir}/a-istio-inject.yaml");

@@ -48,6 +48,14 @@ pub fn decide(config: &InjectConfig, object: &Object<'_>, template: &PodTemplate
     }
     let kind_label = || Some(Label::new(object.file, object.kind_span(), "kind"));
     if mode == Mode::Initializer && config.initializer_configuration.is_some() && config.resources.value.is_empty() {
+        // The initializer is there, and its rules list no resource: nothing is sent to it.
+        if let Some(list) = &config.resources.source {
+            let detail = format!(
+                "the InitializerConfiguration's initializer `{}` lists no resources: a {} is never initialized",
+                config.initializer_name.value, object.kind
+            );
+            return Decision::new(NotInjected, Reason::KindNotInitialized, detail, Some(list.label("no resources")));
+        }
         let detail = format!(
             "`initializerName` `{}` matches no initializer of the InitializerConfiguration",
             config.initializer_name.value
