@@ -5,8 +5,9 @@
 //! A file's entry (keyed by its name as walked, valid while its size and modification
 //! time are those recorded) holds its objects' identities (kind, namespace, name), pod
 //! labels, Service selectors and `app` labels, the profile evidence in it, its document
-//! and object counts, and whether it is *global*: a kustomization, a Namespace, an Istio
-//! ConfigMap of `istio-system`, a webhook or initializer configuration, which change how
+//! and object counts, and whether it is *global*: a kustomization, a Namespace, an
+//! injection ConfigMap of `istio-system` (`istio`, `istio-inject`,
+//! `istio-sidecar-injector*`), a webhook or initializer configuration, which change how
 //! every other file is read or judged. The whole cache is keyed by meshlint's build and
 //! the configuration (file and `--namespace`).
 //!
@@ -614,7 +615,13 @@ impl Store {
 pub fn is_global_object(o: &Object<'_>) -> bool {
     match o.kind {
         "Namespace" | "MutatingWebhookConfiguration" | "InitializerConfiguration" => true,
-        "ConfigMap" => o.namespace == Some("istio-system"),
+        // The ConfigMaps the injection configurations are read from (`istio-inject` of
+        // 0.2, the mesh configuration `istio`, the webhook's `istio-sidecar-injector*`);
+        // the others of `istio-system` (dashboards, addons) change nothing elsewhere.
+        "ConfigMap" => {
+            o.namespace == Some("istio-system")
+                && o.name.is_some_and(|n| n == "istio" || n == "istio-inject" || n.starts_with("istio-sidecar-injector"))
+        }
         _ => false,
     }
 }
