@@ -620,7 +620,8 @@ pub fn is_global_object(o: &Object<'_>) -> bool {
         // the others of `istio-system` (dashboards, addons) change nothing elsewhere.
         "ConfigMap" => {
             o.namespace == Some("istio-system")
-                && o.name.is_some_and(|n| n == "istio" || n == "istio-inject" || n.starts_with("istio-sidecar-injector"))
+                && o.name
+                    .is_some_and(|n| n == "istio" || n == "istio-inject" || n.starts_with("istio-sidecar-injector"))
         }
         _ => false,
     }

@@ -334,3 +334,32 @@ fn a_warm_run_reads_the_kept_walk() {
     let cold = run(dir, &["--no-cache", "--profile", "istio-0.2", "--format", "json", "apps/web.yaml"]).1;
     assert!(!rules(&cold).contains(&"pod-in-multiple-services".to_owned()), "{}", String::from_utf8_lossy(&cold));
 }
+
+#[test]
+fn the_injection_configmaps_are_read_on_every_warm_run() {
+    // Neither relates to the named workload by labels or names: they are read because
+    // they decide its injection (and a dashboard's ConfigMap in istio-system is not).
+    for fixture in ["policy-disabled-annotation-absent", "initializer-name-mismatch"] {
+        let repo = repository(Some(&common::root().join("fixtures/trees/inject").join(fixture)));
+        let dir = repo.path();
+        write(
+            dir,
+            "addons/dashboard.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: grafana-dashboards\n  namespace: istio-system\ndata:\n  a.json: '{}'\n",
+        );
+        let args = ["--profile", "istio-0.2", "--format", "json", "workload.yaml"];
+        run(dir, &args);
+        let warm = same_with_and_without_cache(dir, &args);
+        assert!(
+            rules(&warm).contains(&"workload-not-injected".to_owned()),
+            "{fixture}: {}",
+            String::from_utf8_lossy(&warm)
+        );
+        let text = std::fs::read_to_string(cache_file(dir)).expect("the cache");
+        let global = |name: &str| {
+            text.lines().any(|l| l.starts_with(&format!("F\t{name}\t")) && l.split('\t').nth(5) == Some("1"))
+        };
+        assert!(global("istio-inject.yaml"), "{fixture}: {text}");
+        assert!(!global("addons/dashboard.yaml"), "{fixture}: {text}");
+    }
+}
