@@ -481,6 +481,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn debug_and_core_dump_params_take_yaml_booleans() {
+        let with = |key: &str, value: &str| {
+            let mut config = InjectConfig::default();
+            config
+                .params
+                .push((key.to_owned(), crate::istio::config::Sourced { value: value.to_owned(), source: None }));
+            Params::from_config(&config)
+        };
+        assert!(!Params::from_config(&InjectConfig::default()).debug, "the install's default");
+        for yes in ["true", "True", "yes", "on", "y"] {
+            assert!(with("debugMode", yes).debug, "{yes}");
+            assert!(with("enableCoreDump", yes).core_dump, "{yes}");
+        }
+        for no in ["false", "no", "off", "n", ""] {
+            assert!(!with("debugMode", no).debug, "{no}");
+            assert!(!with("enableCoreDump", no).core_dump, "{no}");
+        }
+    }
+
+    #[test]
     fn go_durations() {
         for (input, want) in
             [("1s", "1s"), ("60s", "1m0s"), ("1m0s", "1m0s"), ("45s", "45s"), ("0.5s", "500ms"), ("90m", "1h30m0s")]
