@@ -351,6 +351,9 @@ pub struct CacheState {
     pub stamps: Vec<Option<crate::cache::Stamp>>,
     /// The walk of the context folder was made anew, and differs from the one kept.
     pub listing_changed: bool,
+    /// When the files were read: an entry of a file modified in the two seconds before
+    /// is not kept (a change in the same tick of the file clock would not show).
+    pub started: std::time::SystemTime,
 }
 
 /// An entry of a cached read: read now, or a stub that the cache stands for.
@@ -371,6 +374,7 @@ fn read_cached(
     (setup, mut store): (&crate::cache::Setup, crate::cache::Store),
     model_options: &ModelOptions,
 ) -> (Vec<LoadedFile>, Vec<bool>, CacheState) {
+    let started = std::time::SystemTime::now();
     let stamps: Vec<Option<crate::cache::Stamp>> = entries
         .par_iter()
         .with_min_len(64)
@@ -437,7 +441,7 @@ fn read_cached(
     for (id, f) in parse_jobs(jobs) {
         files[id] = f;
     }
-    (files, targets, CacheState { setup: setup.clone(), store, stamps: kept_stamps, listing_changed: false })
+    (files, targets, CacheState { setup: setup.clone(), store, stamps: kept_stamps, listing_changed: false, started })
 }
 
 /// The stubs to read after all (taken out of `stubs`): every one when a file read now
@@ -881,7 +885,10 @@ fn check_once(options: &Options) -> Report {
         // not worth a write.
         let names: crate::model::HashSet<&str> =
             loaded.files.iter().filter(|f| f.rendered.is_none()).map(|f| f.source.name.as_str()).collect();
-        let mut changed = state.store.retain(&names) | state.listing_changed;
+        // The first run makes the cache folder even when nothing could be kept yet (files
+        // changed just now): making it moves the root folder's time, which is better done
+        // before a walk is kept.
+        let mut changed = state.store.retain(&names) | state.listing_changed | !state.setup.dir.is_dir();
         for (id, name, entry) in entries {
             changed |= state.store.put(name, entry) && !loaded.targets[id];
         }
@@ -921,6 +928,9 @@ fn cache_entries(loaded: &Loaded, state: &CacheState, index: &Index<'_>) -> Vec<
         .filter(|(_, f)| f.summary.is_none() && f.rendered.is_none() && f.source.path.is_some())
         .filter_map(|(id, f)| {
             let stamp = (*state.stamps.get(id)?)?;
+            if crate::listing::racy((stamp.1, stamp.2), state.started) {
+                return None;
+            }
             let evidence = by_file[id]
                 .iter()
                 .filter(|o| !o.partial)

@@ -108,7 +108,8 @@ fn stamp_at(path: &Path) -> Option<Stamp> {
 }
 
 /// Whether a time is too close to `started` to be trusted (or after it).
-fn racy(time: Time, started: SystemTime) -> bool {
+#[must_use]
+pub fn racy(time: Time, started: SystemTime) -> bool {
     let limit = started.checked_sub(RACY).unwrap_or(SystemTime::UNIX_EPOCH);
     let Ok(limit) = limit.duration_since(SystemTime::UNIX_EPOCH) else { return true };
     let Ok(secs) = u64::try_from(time.0) else { return false };
