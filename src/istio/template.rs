@@ -153,24 +153,6 @@ impl Default for Mesh {
 }
 
 impl Mesh {
-    /// Istio 0.2's built-in mesh defaults (used by its unit tests, not by the install).
-    #[must_use]
-    pub fn builtin() -> Self {
-        Self {
-            proxy_listen_port: 15001,
-            discovery_address: "istio-pilot:8080".into(),
-            zipkin_address: String::new(),
-            statsd_udp_address: String::new(),
-            connect_timeout: "1s".into(),
-            drain_duration: "2s".into(),
-            parent_shutdown_duration: "3s".into(),
-            discovery_refresh_delay: "1s".into(),
-            config_path: "/etc/istio/proxy".into(),
-            binary_path: "/usr/local/bin/envoy".into(),
-            proxy_admin_port: 15000,
-        }
-    }
-
     /// Read the mesh YAML (`data.mesh` of the `istio` ConfigMap), over the defaults.
     #[must_use]
     pub fn from_yaml(text: &str) -> Option<Self> {
