@@ -651,7 +651,8 @@ fn a_kustomize_patch_of_the_initializer_configuration_is_not_read_as_one() {
     // overlay not rendered).
     let patch_file = "apiVersion: admissionregistration.k8s.io/v1alpha1\nkind: InitializerConfiguration\nmetadata:\n  name: istio-sidecar\ninitializers:\n  - name: sidecar.initializer.istio.io\n    rules:\n      - apiGroups: [\"*\"]\n        apiVersions: [\"*\"]\n        resources: [replicasets]\n";
     let kustomization = "resources:\n  - initializer-configuration.yaml\n  - istio-inject.yaml\n  - workload.yaml\npatchesStrategicMerge:\n  - patch.yaml\n";
-    let dir = initializer_tree("[deployments, jobs]", &[("patch.yaml", patch_file), ("kustomization.yaml", kustomization)]);
+    let dir =
+        initializer_tree("[deployments, jobs]", &[("patch.yaml", patch_file), ("kustomization.yaml", kustomization)]);
     let path = dir.path().to_str().expect("UTF-8");
     let audit = audit_json(&[path, "--no-render"]);
     assert_eq!(audit["policy"]["resources"], serde_json::json!(["deployments", "jobs"]), "{:#}", audit["policy"]);

@@ -489,5 +489,20 @@ mod tests {
         {
             assert_eq!(go_duration(input).as_deref(), Some(want), "{input}");
         }
+        // Every unit Go's time.ParseDuration takes, printed as Go's Duration.String does.
+        for (input, want) in [
+            ("7ns", "7ns"),
+            ("10us", "10µs"),
+            ("10µs", "10µs"),
+            ("250ms", "250ms"),
+            ("1500ms", "1.5s"),
+            ("2h", "2h0m0s"),
+            ("1h1m1s1ms", "1h1m1.001s"),
+        ] {
+            assert_eq!(go_duration(input).as_deref(), Some(want), "{input}");
+        }
+        for bad in ["", "1", "1x", "s", "1d"] {
+            assert_eq!(go_duration(bad), None, "{bad}");
+        }
     }
 }
