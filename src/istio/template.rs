@@ -498,6 +498,10 @@ mod tests {
             ("1500ms", "1.5s"),
             ("2h", "2h0m0s"),
             ("1h1m1s1ms", "1h1m1.001s"),
+            // Each unit's first value.
+            ("1000ns", "1µs"),
+            ("1000us", "1ms"),
+            ("1000ms", "1s"),
         ] {
             assert_eq!(go_duration(input).as_deref(), Some(want), "{input}");
         }
