@@ -142,28 +142,17 @@ impl Item {
 
     /// An `O` line's object.
     fn parse(line: &str) -> Option<Self> {
-        let mut f = line.strip_prefix("O\t")?.split('\t');
-        let kind = unesc(f.next()?)?;
-        let namespace = unesc(f.next()?)?;
-        let name = unesc(f.next()?)?;
-        let tag = f.next()?;
-        let list = f.next()?;
-        let pairs = || -> Option<Vec<(String, String)>> {
-            list.split('\x1f')
-                .filter(|p| !p.is_empty())
-                .map(|p| {
-                    let (k, v) = p.split_once('=')?;
-                    Some((unesc(k)?, unesc(v)?))
-                })
-                .collect()
+        let item = ItemRef::parse(line)?;
+        let owned = |pairs: Vec<(Cow<'_, str>, Cow<'_, str>)>| -> Vec<(String, String)> {
+            pairs.into_iter().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
         };
-        let (labels, selector) = match tag {
-            "L" => (Some(pairs()?), None),
-            "S" => (None, Some(pairs()?)),
-            "-" => (None, None),
-            _ => return None,
+        let (labels, selector) = match item.tag {
+            "L" => (Some(owned(item.pairs()?)), None),
+            "S" => (None, Some(owned(item.pairs()?))),
+            _ => (None, None),
         };
-        f.next().is_none().then_some(Self { kind, namespace, name, labels, selector })
+        let (kind, namespace, name) = (item.kind.into_owned(), item.namespace.into_owned(), item.name.into_owned());
+        Some(Self { kind, namespace, name, labels, selector })
     }
 }
 
@@ -181,7 +170,6 @@ struct ItemRef<'a> {
 impl<'a> ItemRef<'a> {
     fn parse(line: &'a str) -> Option<Self> {
         let mut f = line.strip_prefix("O\t")?.split('\t');
-        let field = |s: &'a str| if s.contains('\\') { unesc(s).map(Cow::Owned) } else { Some(Cow::Borrowed(s)) };
         let kind = field(f.next()?)?;
         let namespace = field(f.next()?)?;
         let name = field(f.next()?)?;
@@ -195,8 +183,6 @@ impl<'a> ItemRef<'a> {
         split_fields_raw(self.pairs)
             .map(|p| {
                 let (k, v) = p.split_once('=')?;
-                let field =
-                    |s: &'a str| if s.contains('\\') { unesc(s).map(Cow::Owned) } else { Some(Cow::Borrowed(s)) };
                 Some((field(k)?, field(v)?))
             })
             .collect()
@@ -441,10 +427,13 @@ pub(crate) fn join_fields(fields: &[String]) -> String {
 
 /// The fields `join_fields` joined (`None` for one with a broken escape).
 pub(crate) fn split_fields(joined: &str) -> impl Iterator<Item = Option<Cow<'_, str>>> {
-    joined
-        .split('\x1f')
-        .filter(|f| !f.is_empty())
-        .map(|f| if f.contains('\\') { unesc(f).map(Cow::Owned) } else { Some(Cow::Borrowed(f)) })
+    joined.split('\x1f').filter(|f| !f.is_empty()).map(field)
+}
+
+/// A field as written, unescaped: borrowed unless it holds an escape; `None` for a
+/// broken escape.
+fn field(s: &str) -> Option<Cow<'_, str>> {
+    if s.contains('\\') { unesc(s).map(Cow::Owned) } else { Some(Cow::Borrowed(s)) }
 }
 
 /// The text `esc` escaped; `None` for a broken escape.
@@ -530,8 +519,7 @@ impl Store {
     fn entries(&self) -> impl Iterator<Item = (Option<Cow<'_, str>>, &Entry)> {
         let read = self.read.iter().filter_map(|(range, e)| {
             let raw = &self.text[range.clone()];
-            let name = if raw.contains('\\') { unesc(raw).map(Cow::Owned) } else { Some(Cow::Borrowed(raw)) };
-            Some((name, e.as_ref()?))
+            Some((field(raw), e.as_ref()?))
         });
         read.chain(self.files.iter().map(|(n, e)| (Some(Cow::Borrowed(n.as_str())), e)))
     }
@@ -586,11 +574,7 @@ impl Store {
         let mut gone = false;
         for (range, entry) in &mut self.read {
             let raw = &self.text[range.clone()];
-            let kept = if raw.contains('\\') {
-                unesc(raw).is_some_and(|n| names.contains(n.as_str()))
-            } else {
-                names.contains(raw)
-            };
+            let kept = field(raw).is_some_and(|n| names.contains(n.as_ref()));
             if !kept && entry.take().is_some() {
                 gone = true;
             }
@@ -615,14 +599,8 @@ impl Store {
 pub fn is_global_object(o: &Object<'_>) -> bool {
     match o.kind {
         "Namespace" | "MutatingWebhookConfiguration" | "InitializerConfiguration" => true,
-        // The ConfigMaps the injection configurations are read from (`istio-inject` of
-        // 0.2, the mesh configuration `istio`, the webhook's `istio-sidecar-injector*`);
-        // the others of `istio-system` (dashboards, addons) change nothing elsewhere.
-        "ConfigMap" => {
-            o.namespace == Some("istio-system")
-                && o.name
-                    .is_some_and(|n| n == "istio" || n == "istio-inject" || n.starts_with("istio-sidecar-injector"))
-        }
+        // Dashboards' and addons' ConfigMaps of istio-system change nothing elsewhere.
+        "ConfigMap" => crate::istio::is_injection_config_map(o),
         _ => false,
     }
 }

@@ -1072,10 +1072,10 @@ pub fn evidence_of(object: &crate::model::Object<'_>) -> Option<Evidence> {
         return found(Profile::Modern, format!("`{}` of `{}`", object.kind, object.api_version));
     }
     match object.kind {
-        "ConfigMap" if name == "istio-inject" && object.namespace == Some("istio-system") => {
+        "ConfigMap" if name == crate::istio::INJECT_CONFIG_MAP && object.namespace == Some("istio-system") => {
             return found(Profile::Istio02, "the 0.2 initializer's `istio-inject` ConfigMap".into());
         }
-        "ConfigMap" if name.starts_with("istio-sidecar-injector") => {
+        "ConfigMap" if name.starts_with(crate::istio::INJECTOR_CONFIG_MAP_PREFIX) => {
             return found(Profile::Modern, "an `istio-sidecar-injector` ConfigMap".into());
         }
         "InitializerConfiguration" => {

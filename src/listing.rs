@@ -103,10 +103,6 @@ fn time_of(st: &rustix::fs::Stat) -> Time {
     (st.st_ctime, u32::try_from(st.st_ctime_nsec).unwrap_or(0))
 }
 
-fn stamp_at(path: &Path) -> Option<Stamp> {
-    crate::cache::stamp(path)
-}
-
 /// Whether a time is too close to `started` to be trusted (or after it).
 #[must_use]
 pub fn racy(time: Time, started: SystemTime) -> bool {
@@ -154,11 +150,20 @@ impl Listing {
             let name = f.file_name()?.to_str()?.to_owned();
             by_dir.get_mut(f.parent()?)?.push(name);
         }
-        let recorded: Option<Vec<(Dir, Vec<Guard>)>> = walk
+        // Each folder with its files' names as the cache line holds them.
+        let listed: Vec<(&PathBuf, String)> = walk
             .dirs
-            .par_iter()
+            .iter()
+            .map(|dir| {
+                let mut names = by_dir.remove(dir.as_path()).unwrap_or_default();
+                names.sort_unstable();
+                (dir, crate::cache::join_fields(&names))
+            })
+            .collect();
+        let recorded: Option<Vec<(Dir, Vec<Guard>)>> = listed
+            .into_par_iter()
             .with_min_len(32)
-            .map(|path| {
+            .map(|(path, names)| {
                 let fd = open_dir(path)?;
                 let ctime = time_of(&rustix::fs::fstat(&fd).ok()?);
                 if racy(ctime, started) {
@@ -173,12 +178,9 @@ impl Listing {
                 if let Ok(st) = rustix::fs::statat(&fd, ".git", AtFlags::SYMLINK_NOFOLLOW) {
                     let is_file = FileType::from_raw_mode(st.st_mode) == FileType::RegularFile;
                     for g in exclude_guards(path, is_file) {
-                        guards.push((g.to_str()?.to_owned(), stamp_at(&g)));
+                        guards.push((g.to_str()?.to_owned(), crate::cache::stamp(&g)));
                     }
                 }
-                let mut files = by_dir.get(path.as_path())?.clone();
-                files.sort_unstable();
-                let names = crate::cache::join_fields(&files);
                 Some((Dir { path: path.to_str()?.to_owned(), ctime, names }, guards))
             })
             .collect();
@@ -193,12 +195,12 @@ impl Listing {
         for above in absolute.ancestors().skip(1) {
             for name in [".gitignore", ".ignore"] {
                 let p = above.join(name);
-                guards.push((p.to_str()?.to_owned(), stamp_at(&p)));
+                guards.push((p.to_str()?.to_owned(), crate::cache::stamp(&p)));
             }
             let git = std::fs::symlink_metadata(above.join(".git")).ok();
             let is_file = git.as_ref().is_some_and(std::fs::Metadata::is_file);
             for g in exclude_guards(above, is_file) {
-                guards.push((g.to_str()?.to_owned(), stamp_at(&g)));
+                guards.push((g.to_str()?.to_owned(), crate::cache::stamp(&g)));
             }
         }
         // The global excludes file, and the configuration files that may name it.
@@ -209,7 +211,7 @@ impl Listing {
         global.extend(home.map(|h| h.join(".gitconfig")));
         global.extend(xdg.map(|x| x.join("git/config")));
         for g in global {
-            guards.push((g.to_str()?.to_owned(), stamp_at(&g)));
+            guards.push((g.to_str()?.to_owned(), crate::cache::stamp(&g)));
         }
         if guards.iter().any(|(_, s)| s.is_some_and(|(_, secs, nanos)| racy((secs, nanos), started))) {
             return None;
@@ -227,7 +229,7 @@ impl Listing {
         if root.to_str() != Some(self.root.as_str()) || self.env != env() {
             return None;
         }
-        if !self.guards.iter().all(|(path, stamp)| stamp_at(Path::new(path)) == *stamp) {
+        if !self.guards.iter().all(|(path, stamp)| crate::cache::stamp(Path::new(path)) == *stamp) {
             return None;
         }
         let found: Option<Vec<Vec<Found>>> = self

@@ -312,6 +312,15 @@ fn a_kept_walk_sees_files_added_removed_and_no_longer_ignored() {
     std::fs::write(dir.join(".gitignore"), "# nothing ignored\n").expect("rewrite");
     let unignored = same_with_and_without_cache(dir, &args);
     assert!(has(&unignored), "{}", String::from_utf8_lossy(&unignored));
+
+    // git's own exclude file appears (inside the hidden `.git`: no walked folder's time
+    // moves): the Service is ignored again.
+    settle();
+    run(dir, &args);
+    assert!(kept_walk(dir));
+    write(dir, ".git/info/exclude", "skipped/\n");
+    let excluded = same_with_and_without_cache(dir, &args);
+    assert!(!has(&excluded), "{}", String::from_utf8_lossy(&excluded));
 }
 
 #[test]

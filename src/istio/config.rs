@@ -177,7 +177,10 @@ pub fn discover(files: &[LoadedFile], index: &Index<'_>, given: Option<&Given>) 
         .objects
         .iter()
         .filter(|o| {
-            o.kind == "ConfigMap" && o.name == Some("istio-inject") && o.namespace == Some("istio-system") && !o.partial
+            o.kind == "ConfigMap"
+                && o.name == Some(super::INJECT_CONFIG_MAP)
+                && o.namespace == Some("istio-system")
+                && !o.partial
         })
         .collect();
     if let Some(Given::Section(fid, range)) = given {

@@ -15,6 +15,24 @@ use serde::Serialize;
 use crate::diag::Label;
 use crate::model::{Object, PodTemplate, ServicePort};
 
+/// The 0.2 initializer's configuration: ConfigMap `istio-inject` of `istio-system`.
+pub const INJECT_CONFIG_MAP: &str = "istio-inject";
+/// The mesh configuration the 0.2 sidecar template reads: ConfigMap `istio`.
+pub const MESH_CONFIG_MAP: &str = "istio";
+/// The modern webhook's template and values: ConfigMaps `istio-sidecar-injector[-REV]`.
+pub const INJECTOR_CONFIG_MAP_PREFIX: &str = "istio-sidecar-injector";
+
+/// Whether an object is one of the ConfigMaps of `istio-system` that injection is read
+/// from (any profile): it decides how every workload is judged.
+#[must_use]
+pub fn is_injection_config_map(o: &Object<'_>) -> bool {
+    o.kind == "ConfigMap"
+        && o.namespace == Some("istio-system")
+        && o.name.is_some_and(|n| {
+            n == INJECT_CONFIG_MAP || n == MESH_CONFIG_MAP || n.starts_with(INJECTOR_CONFIG_MAP_PREFIX)
+        })
+}
+
 /// The Istio behaviour meshlint reproduces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
 pub enum Profile {

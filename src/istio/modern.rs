@@ -181,7 +181,7 @@ impl ModernConfig {
                 "MutatingWebhookConfiguration" => c.read_webhook(o),
                 "ConfigMap"
                     if o.namespace == Some("istio-system")
-                        && o.name.is_some_and(|n| n.starts_with("istio-sidecar-injector")) =>
+                        && o.name.is_some_and(|n| n.starts_with(super::INJECTOR_CONFIG_MAP_PREFIX)) =>
                 {
                     c.read_injector(o);
                 }

@@ -211,7 +211,10 @@ impl Mesh {
     #[must_use]
     pub fn discover(index: &Index<'_>) -> Option<Self> {
         let object = index.objects.iter().find(|o| {
-            o.kind == "ConfigMap" && o.name == Some("istio") && o.namespace == Some("istio-system") && !o.partial
+            o.kind == "ConfigMap"
+                && o.name == Some(super::MESH_CONFIG_MAP)
+                && o.namespace == Some("istio-system")
+                && !o.partial
         })?;
         Self::from_yaml(object.node.path(&["data", "mesh"])?.scalar()?)
     }
