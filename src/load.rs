@@ -139,7 +139,7 @@ fn decode(id: FileId, bytes: Vec<u8>) -> (String, Option<Diagnostic>) {
         let msg = format!("file too large: over the {MAX_FILE_BYTES}-byte limit, not parsed");
         return (String::new(), problem(msg, "file too large", 0));
     }
-    if let Some(nul) = bytes.iter().position(|&b| b == 0) {
+    if let Some(nul) = memchr::memchr(0, &bytes) {
         let msg = format!("file is binary (NUL byte at offset {nul}): not parsed");
         return (String::new(), problem(msg, "binary content", 0));
     }

@@ -559,14 +559,17 @@ fn path_distance(a: &str, b: &str) -> usize {
     if a == b {
         return 0;
     }
-    let dirs = |p: &'_ str| -> Vec<String> {
-        let mut parts: Vec<String> = p.split(['/', '\\']).map(str::to_owned).collect();
-        parts.pop();
-        parts
+    let count = |p| folders(p).map_or(0, Iterator::count);
+    let common = match (folders(a), folders(b)) {
+        (Some(da), Some(db)) => da.zip(db).take_while(|(x, y)| x == y).count(),
+        _ => 0,
     };
-    let (da, db) = (dirs(a), dirs(b));
-    let common = da.iter().zip(&db).take_while(|(x, y)| x == y).count();
-    da.len() - common + db.len() - common + 1
+    count(a) - common + count(b) - common + 1
+}
+
+/// The folders of a path: every component but the last (none for a bare name).
+fn folders(path: &str) -> Option<std::str::Split<'_, [char; 2]>> {
+    path.rsplit_once(['/', '\\']).map(|(folder, _)| folder.split(['/', '\\']))
 }
 
 /// Group definitions of one identity (kind, namespace, name); partial and unnamed
@@ -779,4 +782,28 @@ pub fn field_path(root: NodeRef<'_>, offset: usize) -> String {
         break;
     }
     path
+}
+
+#[cfg(test)]
+mod tests {
+    use super::path_distance;
+
+    #[test]
+    fn path_distance_counts_the_folders_between_two_files() {
+        assert_eq!(path_distance("k8s/a.yaml", "k8s/a.yaml"), 0);
+        // Same folder, bare names included.
+        assert_eq!(path_distance("k8s/a.yaml", "k8s/b.yaml"), 1);
+        assert_eq!(path_distance("a.yaml", "b.yaml"), 1);
+        // Sibling folders: up one, down one.
+        assert_eq!(path_distance("x/a.yaml", "y/b.yaml"), 3);
+        // A file in a subfolder of the other's folder, either way round.
+        assert_eq!(path_distance("x/y/a.yaml", "x/b.yaml"), 2);
+        assert_eq!(path_distance("x/b.yaml", "x/y/z/a.yaml"), 3);
+        assert_eq!(path_distance("a.yaml", "x/b.yaml"), 2);
+        // Folders compared as whole components, both separators.
+        assert_eq!(path_distance("app/a.yaml", "apps/b.yaml"), 3);
+        assert_eq!(path_distance("x\\y\\a.yaml", "x/y/b.yaml"), 1);
+        // An absolute path: the root is a component of its own.
+        assert_eq!(path_distance("/a.yaml", "b.yaml"), 2);
+    }
 }
