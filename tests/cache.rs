@@ -324,6 +324,60 @@ fn a_kept_walk_sees_files_added_removed_and_no_longer_ignored() {
 }
 
 #[test]
+fn a_kept_walk_sees_the_global_excludes_file_and_the_git_configuration_change() {
+    // The files outside the repository that decide what the walk skips: git's global
+    // excludes file (by default `$HOME/.config/git/ignore`) and `~/.gitconfig`, which can
+    // name another. Rewritten or created, they move no time of any folder walked.
+    let repo = repository(None);
+    let dir = repo.path();
+    let home = tempfile::tempdir().expect("home");
+    let home = home.path();
+    write(dir, "apps/web.yaml", WEB);
+    write(dir, "apps/web-svc.yaml", &service("web", "web"));
+    write(dir, "skipped/web-too.yaml", &service("web-too", "web"));
+    write(home, ".config/git/ignore", "skipped/\n");
+    write(home, "excludes", "skipped/\n");
+    let args = ["--profile", "istio-0.2", "--format", "json", "apps/web.yaml"];
+    let check = |extra: &[&str]| {
+        let out = meshlint_in(dir)
+            .env("HOME", home)
+            .env_remove("XDG_CONFIG_HOME")
+            .arg("check")
+            .args(extra)
+            .args(args)
+            .output()
+            .expect("meshlint runs");
+        assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+        assert_ne!(code(&out), 2, "{}", stderr(&out));
+        out.stdout
+    };
+    // With the cache as it is and without: the same bytes; whether the skipped Service
+    // was read.
+    let read_skipped = || {
+        let warm = check(&[]);
+        assert_eq!(String::from_utf8_lossy(&warm), String::from_utf8_lossy(&check(&["--no-cache"])));
+        rules(&warm).contains(&"pod-in-multiple-services".to_owned())
+    };
+    assert!(!read_skipped(), "the global excludes file is honoured");
+    settle();
+    check(&[]);
+    assert!(kept_walk(dir), "a walk of folders that did not change for two seconds is kept");
+    assert!(!read_skipped());
+
+    // The global excludes file emptied in place: the Service is read.
+    std::fs::write(home.join(".config/git/ignore"), "# nothing\n").expect("rewrite");
+    assert!(read_skipped(), "a warm run sees the global excludes file change");
+
+    // A ~/.gitconfig appears and names another excludes file, which skips the Service.
+    settle();
+    check(&[]);
+    assert!(kept_walk(dir));
+    let config = format!("[core]\n\texcludesFile = {}\n", home.join("excludes").display());
+    write(home, ".gitconfig", &config);
+    assert!(!read_skipped(), "a warm run sees the git configuration name another excludes file");
+}
+
+#[test]
 fn a_warm_run_reads_the_kept_walk() {
     // The proof: a file the walk skips (ignored), added by hand to the kept walk of its
     // folder, is read by a warm run and not by one without the cache.
