@@ -5,19 +5,20 @@
 //! A file's entry (keyed by its name as walked, valid while its size and modification
 //! time are those recorded) holds its objects' identities (kind, namespace, name), pod
 //! labels, Service selectors and `app` labels, the profile evidence in it, its document
-//! and object counts, and whether it is *global*: a kustomization, a Namespace, an
-//! injection ConfigMap of `istio-system` (`istio`, `istio-inject`,
-//! `istio-sidecar-injector*`), a webhook or initializer configuration, which change how
-//! every other file is read or judged. The whole cache is keyed by meshlint's build and
-//! the configuration (file and `--namespace`).
+//! and object counts, and whether it is *global*: a kustomization, an injection
+//! ConfigMap of `istio-system` (`istio`, `istio-inject`, `istio-sidecar-injector*`), a
+//! webhook or initializer configuration, which change how every other file is read or
+//! judged. The whole cache is keyed by meshlint's build and the configuration (file and
+//! `--namespace`).
 //!
 //! A run with a warm cache parses the named files, every global file, every file the
 //! cache does not hold as it is now, and then the cached files that relate to a named
 //! object: the same identity, a Service selecting a named workload, a workload a named
-//! Service selects, a workload with a named workload's `app` in its namespace. Any change
-//! to a global file (changed, gone, or a new one) makes the run cold: everything is
-//! parsed, as without a cache. The others stay unread stubs that only count. A cache that
-//! cannot be read, is corrupt or was written by another build is ignored and rewritten.
+//! Service selects, a workload with a named workload's `app` in its namespace, the
+//! Namespace a named object is in. Any change to a global file (changed, gone, or a new
+//! one) makes the run cold: everything is parsed, as without a cache. The others stay
+//! unread stubs that only count. A cache that cannot be read, is corrupt or was written
+//! by another build is ignored and rewritten.
 
 use std::borrow::Cow;
 
@@ -598,7 +599,7 @@ impl Store {
 #[must_use]
 pub fn is_global_object(o: &Object<'_>) -> bool {
     match o.kind {
-        "Namespace" | "MutatingWebhookConfiguration" | "InitializerConfiguration" => true,
+        "MutatingWebhookConfiguration" | "InitializerConfiguration" => true,
         // Dashboards' and addons' ConfigMaps of istio-system change nothing elsewhere.
         "ConfigMap" => crate::istio::is_injection_config_map(o),
         _ => false,
@@ -625,6 +626,10 @@ pub fn entry(file: &LoadedFile, objects: &[&Object<'_>], stamp: Stamp, evidence:
     };
     for o in objects.iter().filter(|o| !o.partial) {
         namespaces.push(o.effective_namespace);
+        // A Namespace bears on the objects in it (see `Wanted::relates_item`).
+        if o.kind == "Namespace" {
+            namespaces.extend(o.name);
+        }
         for (i, field) in ["O", o.kind, o.effective_namespace, o.name.unwrap_or("")].into_iter().enumerate() {
             text.push_str(if i == 0 { field } else { "\t" });
             if i > 0 {
@@ -746,6 +751,11 @@ impl<'a> Wanted<'a> {
     }
 
     fn relates_item(&self, item: &ItemRef<'_>) -> bool {
+        // A Namespace decides the injection of the workloads in it (its labels) and
+        // whether their namespace is among the files (`namespace-not-injected`).
+        if item.kind == "Namespace" && self.namespaces.contains(item.name.as_ref()) {
+            return true;
+        }
         let ns = item.namespace.as_ref();
         if !self.namespaces.contains(ns) {
             return false;

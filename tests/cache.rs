@@ -434,6 +434,44 @@ fn the_injection_configmaps_are_read_on_every_warm_run() {
 }
 
 #[test]
+fn a_namespace_is_read_for_the_objects_in_it_and_only_for_them() {
+    // A Namespace decides the injection of the workloads in it (modern profile: its
+    // `istio-injection` label) but nothing elsewhere: a warm run reads the one a named
+    // workload is in, and a change to another is not a change to everything.
+    let repo = repository(None);
+    let dir = repo.path();
+    let namespace = |name: &str, label: &str| {
+        format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {name}\n  labels:\n    istio-injection: {label}\n")
+    };
+    write(dir, "apps/web.yaml", WEB);
+    write(dir, "namespaces/shop.yaml", &namespace("shop", "enabled"));
+    write(dir, "namespaces/other.yaml", &namespace("other", "disabled"));
+    settle();
+    let args = ["--profile", "istio-modern", "--format", "json", "apps/web.yaml"];
+    run(dir, &args);
+    let injected = same_with_and_without_cache(dir, &args);
+    let found = rules(&injected);
+    assert!(
+        !found.iter().any(|r| r.contains("not-injected")),
+        "the label of namespace `shop` injects web: {}",
+        String::from_utf8_lossy(&injected)
+    );
+    let text = std::fs::read_to_string(cache_file(dir)).expect("the cache");
+    let global =
+        |name: &str| text.lines().any(|l| l.starts_with(&format!("F\t{name}\t")) && l.split('\t').nth(5) == Some("1"));
+    assert!(!global("namespaces/shop.yaml") && !global("namespaces/other.yaml"), "{text}");
+    // The label turned off: seen by the warm run (the file changed, so it is read).
+    write(dir, "namespaces/shop.yaml", &namespace("shop", "disabled"));
+    let disabled = same_with_and_without_cache(dir, &args);
+    assert!(rules(&disabled).iter().any(|r| r == "workload-not-injected"), "{}", String::from_utf8_lossy(&disabled));
+    // Back on, and settled: the cached Namespace is what the warm run reads for web.
+    write(dir, "namespaces/shop.yaml", &namespace("shop", "enabled"));
+    settle();
+    run(dir, &args);
+    assert_eq!(same_with_and_without_cache(dir, &args), injected);
+}
+
+#[test]
 fn a_file_changed_just_now_is_not_kept_until_it_is_two_seconds_old() {
     // Its size and time could repeat after a second change in the same tick of the file
     // clock, so a file modified in the two seconds before a run is read again next time.
