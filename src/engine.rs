@@ -445,9 +445,9 @@ fn read_cached(
 }
 
 /// The stubs to read after all (taken out of `stubs`): every one when a file read now
-/// is global and the cache did not know it as such (a new or changed kustomization,
-/// Namespace, Istio configuration; named or not), else those that relate to a named object, and those that relate to
-/// them or to a context file read now.
+/// is global and the cache did not know it as such (a new or changed kustomization or
+/// Istio configuration; named or not), else those that relate to a named object, and
+/// those that relate to them or to a context file read now.
 fn relevant_stubs(
     files: &[LoadedFile],
     targets: &[bool],
