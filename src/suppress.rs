@@ -161,6 +161,9 @@ fn suppressed(
             open.push((to, s));
             next_range += 1;
         }
+        // (`to >= start` would give the same answers: a range ends after the last node
+        // of its document or object, where a line break, `,`, `]` or `}` follows, and no
+        // finding starts there.)
         open.retain(|&(to, _)| to > start);
         let line = files[file].source.line_index(start);
         let mut hit = false;

@@ -426,6 +426,57 @@ fn a_suppression_covers_only_its_own_rule_and_place() {
 }
 
 #[test]
+fn a_comment_above_a_document_covers_that_document_only() {
+    // Three Services with unnamed ports; the comment stands above the second. The first
+    // and the third are still reported (a range opened too early would cover the first).
+    let text = format!(
+        "{}---\n# meshlint: ignore[unnamed-service-port] a legacy Service\n{}---\n{}",
+        service("a", None, "port: 80"),
+        service("b", None, "port: 81"),
+        service("c", None, "port: 82")
+    );
+    let dir = repo(&[("app.yaml", &text)]);
+    let (_, found) = check_json(dir.path(), &["--profile", "istio-0.2", "."]);
+    let places: Vec<(&str, usize)> = found.iter().map(|d| (d.rule.as_str(), d.line)).collect();
+    let line = |port: &str| text.lines().position(|l| l.contains(port)).expect("the port") + 1;
+    assert_eq!(places, [("unnamed-service-port", line("port: 80")), ("unnamed-service-port", line("port: 82"))]);
+}
+
+#[test]
+fn a_suppression_covers_a_finding_at_the_first_byte_of_its_document() {
+    // `apiversion` (misspelt) is the first key: the finding starts where the document
+    // does, and the comment above the document and the annotation both cover it.
+    let object = "apiversion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n";
+    let commented = format!("# meshlint: ignore[missing-api-version] written by a generator\n{object}");
+    let annotated = format!("{object}  annotations:\n    meshlint.io/ignore: missing-api-version\n");
+    for text in [&commented, &annotated] {
+        let dir = repo(&[("app.yaml", text)]);
+        let (_, found) = check_json(dir.path(), &["--profile", "istio-0.2", "."]);
+        assert_eq!(rules_of(&found), Vec::<&str>::new(), "{text}");
+    }
+    // Without either, the finding is there, on the first line.
+    let dir = repo(&[("app.yaml", object)]);
+    let (_, found) = check_json(dir.path(), &["--profile", "istio-0.2", "."]);
+    assert_eq!(
+        found.iter().map(|d| (d.rule.as_str(), d.line, d.column)).collect::<Vec<_>>(),
+        [("missing-api-version", 1, 1)]
+    );
+}
+
+#[test]
+fn a_stale_suppression_in_a_context_file_is_not_reported() {
+    // Pre-commit names one file; the others are read as context and reported on by their
+    // own commits: a stale comment there says nothing now, and is reported when its file
+    // is named.
+    let stale = service("db", None, "name: tcp-db # meshlint: ignore[unnamed-service-port] stale\n    port: 5432");
+    let dir = repo(&[("web.yaml", &service("web", None, "name: http\n    port: 80")), ("db.yaml", &stale)]);
+    let (_, found) = check_json(dir.path(), &["--profile", "istio-0.2", "web.yaml"]);
+    assert_eq!(rules_of(&found), Vec::<&str>::new());
+    let (_, found) = check_json(dir.path(), &["--profile", "istio-0.2", "db.yaml"]);
+    assert_eq!(rules_of(&found), ["unused-suppression"]);
+}
+
+#[test]
 fn config_levels_apply_to_unused_suppression() {
     let manifest = service("web", None, "name: http # meshlint: ignore[unnamed-service-port]\n    port: 80");
     let off = repo(&[("app.yaml", &manifest), (".meshlint.yaml", "rules:\n  unused-suppression: off\n")]);

@@ -248,6 +248,25 @@ fn a_suppression_comment_in_the_template_covers_the_rendered_finding() {
 }
 
 #[test]
+fn a_stale_suppression_in_a_chart_is_not_reported() {
+    // A template's comment is matched at the template and at each rendered copy, and a
+    // value can make it useless for one rendering and not another: an unused one in a
+    // chart is never reported (it could be a false alarm). The same comment in a plain
+    // manifest is reported.
+    let stale = "# meshlint: ignore[unnamed-service-port] no such finding here\n";
+    let tmp = copy_of("shop");
+    edit(
+        &tmp.path().join("charts/shop/templates/web.yaml"),
+        "  ports:\n    - name:",
+        &format!("  {stale}  ports:\n    - name:"),
+    );
+    edit(&tmp.path().join("k8s/frontend.yaml"), "\nspec:\n", &format!("\nspec:\n  {stale}"));
+    let (_, found, _) = check(tmp.path(), true, &["--profile", "istio-0.2", "."]);
+    let unused: Vec<&str> = found.iter().filter(|d| d.rule == "unused-suppression").map(|d| d.path.as_str()).collect();
+    assert_eq!(unused, ["k8s/frontend.yaml"], "{found:#?}");
+}
+
+#[test]
 fn inject_does_not_rewrite_a_chart() {
     let dir = fixture("shop");
     // Named on its own, a template comes back byte for byte, and stderr says why and
