@@ -329,6 +329,8 @@ impl<'f> Below<'f> {
             return self.cached;
         }
         let source = &self.file.source;
+        // (Starting at `line` would give the same answer: it is the comment's own line,
+        // which the loop skips.)
         let mut next = line + 1;
         while next < source.line_count() {
             let t = source.line_text(next).trim();

@@ -477,6 +477,31 @@ fn a_stale_suppression_in_a_context_file_is_not_reported() {
 }
 
 #[test]
+fn an_unused_suppression_of_every_rule_points_at_its_comment() {
+    // `ignore[]` names no rule, so it covers every rule of its line; with nothing there
+    // it is reported where its comment starts.
+    let text = service("web", None, "name: http # meshlint: ignore[] nothing to hide\n    port: 80");
+    let dir = repo(&[("app.yaml", &text)]);
+    let (_, found) = check_json(dir.path(), &["--profile", "istio-0.2", "."]);
+    let line = text.lines().position(|l| l.contains("ignore[]")).expect("the comment");
+    let column = text.lines().nth(line).and_then(|l| l.find('#')).expect("#") + 1;
+    let places: Vec<(&str, usize, usize)> = found.iter().map(|d| (d.rule.as_str(), d.line, d.column)).collect();
+    assert_eq!(places, [("unused-suppression", line + 1, column)]);
+    assert_eq!(found[0].message, "this suppression matches no finding");
+}
+
+#[test]
+fn a_comment_above_a_document_may_stand_above_other_comments_blank_lines_and_the_marker() {
+    let document = service("web", None, "port: 80");
+    for between in ["# the port is named by the operator\n", "\n", "---\n", "\n# reason\n\n---\n"] {
+        let text = format!("# meshlint: ignore[unnamed-service-port]\n{between}{document}");
+        let dir = repo(&[("app.yaml", &text)]);
+        let (_, found) = check_json(dir.path(), &["--profile", "istio-0.2", "."]);
+        assert_eq!(rules_of(&found), Vec::<&str>::new(), "{text}");
+    }
+}
+
+#[test]
 fn config_levels_apply_to_unused_suppression() {
     let manifest = service("web", None, "name: http # meshlint: ignore[unnamed-service-port]\n    port: 80");
     let off = repo(&[("app.yaml", &manifest), (".meshlint.yaml", "rules:\n  unused-suppression: off\n")]);
