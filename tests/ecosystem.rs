@@ -502,6 +502,21 @@ fn a_comment_above_a_document_may_stand_above_other_comments_blank_lines_and_the
 }
 
 #[test]
+fn a_suppression_comment_on_the_last_lines_of_a_file_is_unused() {
+    // Nothing below it: no document, no line; reported, whatever follows it (nothing,
+    // a line break, blank and comment lines).
+    for tail in ["", "\n", "\n\n# end\n"] {
+        let text = format!(
+            "{}# meshlint: ignore[unnamed-service-port]{tail}",
+            service("web", None, "name: http\n    port: 80")
+        );
+        let dir = repo(&[("app.yaml", &text)]);
+        let (_, found) = check_json(dir.path(), &["--profile", "istio-0.2", "."]);
+        assert_eq!(rules_of(&found), ["unused-suppression"], "{text:?}");
+    }
+}
+
+#[test]
 fn config_levels_apply_to_unused_suppression() {
     let manifest = service("web", None, "name: http # meshlint: ignore[unnamed-service-port]\n    port: 80");
     let off = repo(&[("app.yaml", &manifest), (".meshlint.yaml", "rules:\n  unused-suppression: off\n")]);
