@@ -249,16 +249,19 @@ fn comments(id: FileId, file: &LoadedFile, out: &mut Vec<Suppression>) {
         return;
     }
     let source = &file.source;
-    // A `#` line inside a block scalar (a script in a ConfigMap) is text, not a comment.
+    // A `#` inside a scalar that goes on over several lines (a script in a ConfigMap, a
+    // quoted or plain text folded over lines) is text, not a comment: a line that starts
+    // inside one is read from where the scalar ends, if it ends on that line.
     let mut blocks: Vec<Range<usize>> = file
         .documents
         .iter()
         .flat_map(|d| d.root().descendants())
-        .filter(|n| matches!(n.style(), Some(crate::yaml::Style::Literal | crate::yaml::Style::Folded)))
+        .filter(|n| n.style().is_some())
         .map(|n| n.span())
+        .filter(|span| memchr::memchr(b'\n', &text.as_bytes()[span.clone()]).is_some())
         .collect();
     blocks.sort_unstable_by_key(|b| b.start);
-    // Lines come in order: a line start lies in a block scalar when one of the blocks
+    // Lines come in order: a line start lies in such a scalar when one of the scalars
     // starting at or before it ends after it.
     let (mut next_block, mut block_end) = (0, 0);
     let mut below = Below::new(file);
@@ -268,11 +271,16 @@ fn comments(id: FileId, file: &LoadedFile, out: &mut Vec<Suppression>) {
             block_end = block_end.max(b.end);
             next_block += 1;
         }
-        if block_end > range.start {
-            continue;
-        }
+        let from = if block_end > range.start {
+            if block_end >= range.end {
+                continue;
+            }
+            block_end - range.start
+        } else {
+            0
+        };
         let content = &text[range.clone()];
-        let Some(hash) = comment_start(content) else { continue };
+        let Some(hash) = comment_start(content, from) else { continue };
         let comment = &content[hash + 1..];
         let Some(mark) = comment.find(COMMENT_MARK) else { continue };
         if !comment[..mark].trim().is_empty() {
@@ -345,18 +353,56 @@ impl<'f> Below<'f> {
     }
 }
 
-/// Where a YAML comment starts on a line: a `#` at the start or after white space, and
-/// outside quotes.
-fn comment_start(line: &str) -> Option<usize> {
+/// Where a YAML comment starts on a line, read from byte `from` (0, or where a scalar
+/// that began on an earlier line ends): a `#` at the start or after white space, outside
+/// quoted scalars. A quote opens a quoted scalar only where a node starts (first on the
+/// line, after `- `, `? `, `: `, or `[`, `{`, `,` in a flow collection); elsewhere, as in
+/// `it's`, it is part of a plain scalar. A quoted scalar that does not close on the line
+/// leaves no comment on it.
+fn comment_start(line: &str, from: usize) -> Option<usize> {
     let bytes = line.as_bytes();
-    let (mut single, mut double) = (false, false);
-    for (i, &b) in bytes.iter().enumerate() {
+    let spaced = |j: usize| bytes.get(j).is_none_or(|c| matches!(c, b' ' | b'\t'));
+    let (mut node_start, mut flow) = (from == 0, 0usize);
+    let mut i = from;
+    while let Some(&b) = bytes.get(i) {
         match b {
-            b'\'' if !double => single = !single,
-            b'"' if !single => double = !double,
-            b'#' if !single && !double && (i == 0 || bytes[i - 1] == b' ' || bytes[i - 1] == b'\t') => return Some(i),
-            _ => {}
+            b'#' if i == 0 || spaced(i - 1) => return Some(i),
+            b' ' | b'\t' => {}
+            b'\'' | b'"' if node_start => {
+                i = closing_quote(bytes, i)?;
+                // `"key":"value"`: a `:` right after a quoted key is an indicator.
+                node_start = bytes.get(i + 1) == Some(&b':');
+                i += usize::from(node_start);
+            }
+            b'[' | b'{' if node_start => flow += 1,
+            b']' | b'}' if flow > 0 => {
+                flow -= 1;
+                node_start = false;
+            }
+            b',' if flow > 0 => node_start = true,
+            b':' if spaced(i + 1) => node_start = true,
+            b'-' | b'?' if node_start && spaced(i + 1) => {}
+            _ => node_start = false,
         }
+        i += 1;
+    }
+    None
+}
+
+/// The closing quote of the quoted scalar opened at `open`: `''` stands for a quote in
+/// single quotes, `\` escapes the next character in double quotes.
+fn closing_quote(bytes: &[u8], open: usize) -> Option<usize> {
+    let quote = bytes[open];
+    let mut i = open + 1;
+    while let Some(&b) = bytes.get(i) {
+        if b == quote {
+            if quote == b'\'' && bytes.get(i + 1) == Some(&b'\'') {
+                i += 2;
+                continue;
+            }
+            return Some(i);
+        }
+        i += if quote == b'"' && b == b'\\' { 2 } else { 1 };
     }
     None
 }
@@ -403,8 +449,22 @@ mod tests {
 
     #[test]
     fn comments_outside_quotes_only() {
-        assert_eq!(comment_start("name: \"a # b\" # c"), Some(14));
-        assert_eq!(comment_start("name: a#b"), None);
-        assert_eq!(comment_start("# top"), Some(0));
+        assert_eq!(comment_start("name: \"a # b\" # c", 0), Some(14));
+        assert_eq!(comment_start("name: a#b", 0), None);
+        assert_eq!(comment_start("# top", 0), Some(0));
+        // A quote opens a scalar only where a node starts.
+        assert_eq!(comment_start("- 'a # b' # c", 0), Some(10));
+        assert_eq!(comment_start("? \"a # b\" # c", 0), Some(10));
+        assert_eq!(comment_start("{\"a\":\"b # c\"} # d", 0), Some(14));
+        assert_eq!(comment_start("[a, 'b # c'] # d", 0), Some(13));
+        assert_eq!(comment_start("key:'x # y'", 0), Some(7));
+        assert_eq!(comment_start("key: a, 'b # c", 0), Some(11));
+        assert_eq!(comment_start("key: -'x # y'", 0), Some(9));
+        // A quoted scalar not closed on the line goes on over the next: no comment here.
+        assert_eq!(comment_start("key: 'a # b", 0), None);
+        assert_eq!(comment_start("key: \"a \\\" # b", 0), None);
+        // Read from where a scalar of earlier lines ends: no node starts there.
+        assert_eq!(comment_start("  end' 'x # y", 6), Some(10));
+        assert_eq!(comment_start("  end\" # y", 6), Some(7));
     }
 }

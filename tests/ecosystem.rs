@@ -502,6 +502,70 @@ fn a_comment_above_a_document_may_stand_above_other_comments_blank_lines_and_the
 }
 
 #[test]
+fn a_suppression_comment_is_found_after_quotes_apostrophes_and_escapes() {
+    // In YAML a quote opens a quoted scalar only where a node starts; `''` is a quote
+    // inside single quotes and `\"` one inside double quotes; a `#` inside a quoted
+    // scalar is text. Each line below holds one real comment, whose `#` is the one before
+    // `meshlint`: the comment is read (here it covers nothing, so it is reported unused,
+    // at the rule it names, which is where it is when the right `#` was taken).
+    let values = [
+        "appProtocol: it's",
+        "appProtocol: \"it's\"",
+        "appProtocol: 'a\"b'",
+        "appProtocol: 'a # b'",
+        "appProtocol: \"a # b\"",
+        "appProtocol: 'it''s # x'",
+        "appProtocol: \"a\\\" # b\"",
+        "appProtocol: [x, 'y # z', \"w\"]",
+    ];
+    for value in values {
+        let line = format!("{value} # meshlint: ignore[unnamed-service-port]");
+        let text = service("web", None, &format!("port: 80\n    {line}"));
+        let dir = repo(&[("app.yaml", &text)]);
+        let (_, found) = check_json(dir.path(), &["--profile", "istio-0.2", "."]);
+        let number = text.lines().position(|l| l.ends_with(&line)).expect("the line") + 1;
+        let column = text.lines().nth(number - 1).and_then(|l| l.find("unnamed-service-port")).expect("rule") + 1;
+        let places: Vec<(&str, usize, usize)> = found.iter().map(|d| (d.rule.as_str(), d.line, d.column)).collect();
+        assert_eq!(places[1..], [("unused-suppression", number, column)], "{value}");
+    }
+    // On the finding's own line, after a quoted `#` and an apostrophe, it suppresses.
+    let text = service("web", None, "{port: 80, appProtocol: \"it's # x\"} # meshlint: ignore[unnamed-service-port]");
+    let dir = repo(&[("app.yaml", &text)]);
+    let (_, found) = check_json(dir.path(), &["--profile", "istio-0.2", "."]);
+    assert_eq!(rules_of(&found), Vec::<&str>::new());
+}
+
+#[test]
+fn a_suppression_inside_a_scalar_over_several_lines_is_text() {
+    // The second line of a quoted or plain scalar folded over lines is part of the text:
+    // a `# meshlint: ignore[...]` there suppresses nothing and is not reported. A real
+    // comment after the scalar's end on its last line is read.
+    for value in [
+        "\"a long\n      # meshlint: ignore[unnamed-service-port] text\"",
+        "'a long\n      # meshlint: ignore[unnamed-service-port]'",
+    ] {
+        let text = service("web", None, &format!("port: 80\n    appProtocol: {value}"));
+        let dir = repo(&[("app.yaml", &text)]);
+        let (_, found) = check_json(dir.path(), &["--profile", "istio-0.2", "."]);
+        assert_eq!(rules_of(&found), ["unnamed-service-port"], "{text}");
+    }
+    let text = service(
+        "web",
+        None,
+        "port: 80\n    appProtocol: \"a long\n      text\" # meshlint: ignore[unnamed-service-port]",
+    );
+    let dir = repo(&[("app.yaml", &text)]);
+    let (_, found) = check_json(dir.path(), &["--profile", "istio-0.2", "."]);
+    let number = text.lines().position(|l| l.contains("# meshlint")).expect("the comment") + 1;
+    let column = text.lines().nth(number - 1).and_then(|l| l.find("unnamed-service-port")).expect("rule") + 1;
+    let places: Vec<(&str, usize, usize)> = found.iter().map(|d| (d.rule.as_str(), d.line, d.column)).collect();
+    // The finding is at the port number, `- port: 80`, two lines above the comment.
+    let port = text.lines().position(|l| l.ends_with("- port: 80")).expect("the port");
+    let port_column = text.lines().nth(port).and_then(|l| l.find("80")).expect("80") + 1;
+    assert_eq!(places, [("unnamed-service-port", port + 1, port_column), ("unused-suppression", number, column)]);
+}
+
+#[test]
 fn a_suppression_comment_on_the_last_lines_of_a_file_is_unused() {
     // Nothing below it: no document, no line; reported, whatever follows it (nothing,
     // a line break, blank and comment lines).
