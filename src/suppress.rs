@@ -356,9 +356,9 @@ impl<'f> Below<'f> {
 /// Where a YAML comment starts on a line, read from byte `from` (0, or where a scalar
 /// that began on an earlier line ends): a `#` at the start or after white space, outside
 /// quoted scalars. A quote opens a quoted scalar only where a node starts (first on the
-/// line, after `- `, `? `, `: `, or `[`, `{`, `,` in a flow collection); elsewhere, as in
-/// `it's`, it is part of a plain scalar. A quoted scalar that does not close on the line
-/// leaves no comment on it.
+/// line, after `- `, `? `, `: `, `[`, `{`, `,` in a flow collection, or a tag or an
+/// anchor there); elsewhere, as in `it's`, it is part of a plain scalar. A quoted scalar
+/// that does not close on the line leaves no comment on it.
 fn comment_start(line: &str, from: usize) -> Option<usize> {
     let bytes = line.as_bytes();
     let spaced = |j: usize| bytes.get(j).is_none_or(|c| matches!(c, b' ' | b'\t'));
@@ -373,6 +373,14 @@ fn comment_start(line: &str, from: usize) -> Option<usize> {
                 // `"key":"value"`: a `:` right after a quoted key is an indicator.
                 node_start = bytes.get(i + 1) == Some(&b':');
                 i += usize::from(node_start);
+            }
+            // A tag or an anchor comes before the node it names: where a node started, it
+            // starts after it. (Elsewhere this skips a plain scalar's characters to the next
+            // space, as the last arm would, one at a time.)
+            b'!' | b'&' => {
+                while bytes.get(i + 1).is_some_and(|c| !matches!(c, b' ' | b'\t')) {
+                    i += 1;
+                }
             }
             b'[' | b'{' if node_start => flow += 1,
             b']' | b'}' if flow > 0 => {
@@ -460,6 +468,9 @@ mod tests {
         assert_eq!(comment_start("key:'x # y'", 0), Some(7));
         assert_eq!(comment_start("key: a, 'b # c", 0), Some(11));
         assert_eq!(comment_start("key: -'x # y'", 0), Some(9));
+        assert_eq!(comment_start("key: &a 'x # y' # z", 0), Some(16));
+        assert_eq!(comment_start("key: !!str \"x # y\" # z", 0), Some(19));
+        assert_eq!(comment_start("key: a&b 'x # y'", 0), Some(12));
         // A quoted scalar not closed on the line goes on over the next: no comment here.
         assert_eq!(comment_start("key: 'a # b", 0), None);
         assert_eq!(comment_start("key: \"a \\\" # b", 0), None);

@@ -517,6 +517,8 @@ fn a_suppression_comment_is_found_after_quotes_apostrophes_and_escapes() {
         "appProtocol: 'it''s # x'",
         "appProtocol: \"a\\\" # b\"",
         "appProtocol: [x, 'y # z', \"w\"]",
+        "appProtocol: &p 'a # b'",
+        "appProtocol: !!str \"a # b\"",
     ];
     for value in values {
         let line = format!("{value} # meshlint: ignore[unnamed-service-port]");
