@@ -271,14 +271,8 @@ fn comments(id: FileId, file: &LoadedFile, out: &mut Vec<Suppression>) {
             block_end = block_end.max(b.end);
             next_block += 1;
         }
-        let from = if block_end > range.start {
-            if block_end >= range.end {
-                continue;
-            }
-            block_end - range.start
-        } else {
-            0
-        };
+        // (Past the line's end when the scalar goes on: nothing of the line is read.)
+        let from = block_end.saturating_sub(range.start);
         let content = &text[range.clone()];
         let Some(hash) = comment_start(content, from) else { continue };
         let comment = &content[hash + 1..];
@@ -468,6 +462,9 @@ mod tests {
         assert_eq!(comment_start("key:'x # y'", 0), Some(7));
         assert_eq!(comment_start("key: a, 'b # c", 0), Some(11));
         assert_eq!(comment_start("key: -'x # y'", 0), Some(9));
+        // Flow collections: only where a node starts, and `,` only inside one.
+        assert_eq!(comment_start("key: a[b, 'c # d'", 0), Some(13));
+        assert_eq!(comment_start("[a]: x, 'y # z'", 0), Some(11));
         assert_eq!(comment_start("key: &a 'x # y' # z", 0), Some(16));
         assert_eq!(comment_start("key: !!str \"x # y\" # z", 0), Some(19));
         assert_eq!(comment_start("key: a&b 'x # y'", 0), Some(12));
