@@ -539,9 +539,10 @@ fn a_suppression_comment_is_found_after_quotes_apostrophes_and_escapes() {
 
 #[test]
 fn a_suppression_inside_a_scalar_over_several_lines_is_text() {
-    // The second line of a quoted or plain scalar folded over lines is part of the text:
-    // a `# meshlint: ignore[...]` there suppresses nothing and is not reported. A real
-    // comment after the scalar's end on its last line is read.
+    // The second line of a quoted scalar folded over lines is part of the text: a
+    // `# meshlint: ignore[...]` there suppresses nothing and is not reported. A real
+    // comment after the scalar's end on its last line is read, from the scalar's end
+    // (the `# x` before the closing quote is text).
     for value in [
         "\"a long\n      # meshlint: ignore[unnamed-service-port] text\"",
         "'a long\n      # meshlint: ignore[unnamed-service-port]'",
@@ -554,7 +555,7 @@ fn a_suppression_inside_a_scalar_over_several_lines_is_text() {
     let text = service(
         "web",
         None,
-        "port: 80\n    appProtocol: \"a long\n      text\" # meshlint: ignore[unnamed-service-port]",
+        "port: 80\n    appProtocol: \"a long\n      text # x\" # meshlint: ignore[unnamed-service-port]",
     );
     let dir = repo(&[("app.yaml", &text)]);
     let (_, found) = check_json(dir.path(), &["--profile", "istio-0.2", "."]);
