@@ -453,6 +453,8 @@ mod tests {
     fn comments_outside_quotes_only() {
         assert_eq!(comment_start("name: \"a # b\" # c", 0), Some(14));
         assert_eq!(comment_start("name: a#b", 0), None);
+        assert_eq!(comment_start("name: a# b", 0), None);
+        assert_eq!(comment_start("name: a #b", 0), Some(8));
         assert_eq!(comment_start("# top", 0), Some(0));
         // A quote opens a scalar only where a node starts.
         assert_eq!(comment_start("- 'a # b' # c", 0), Some(10));
