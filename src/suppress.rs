@@ -467,6 +467,8 @@ mod tests {
         // Flow collections: only where a node starts, and `,` only inside one.
         assert_eq!(comment_start("key: a[b, 'c # d'", 0), Some(13));
         assert_eq!(comment_start("[a]: x, 'y # z'", 0), Some(11));
+        assert_eq!(comment_start("key: a} 'b # c'", 0), Some(11));
+        assert_eq!(comment_start("key: a}, 'b # c'", 0), Some(12));
         assert_eq!(comment_start("key: &a 'x # y' # z", 0), Some(16));
         assert_eq!(comment_start("key: !!str \"x # y\" # z", 0), Some(19));
         assert_eq!(comment_start("key: a&b 'x # y'", 0), Some(12));
