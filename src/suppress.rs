@@ -370,7 +370,9 @@ fn comment_start(line: &str, from: usize) -> Option<usize> {
             }
             // A tag or an anchor comes before the node it names: where a node started, it
             // starts after it. (Elsewhere this skips a plain scalar's characters to the next
-            // space, as the last arm would, one at a time.)
+            // space, as the last arm would, one at a time. Looking at `i` instead of `i + 1`
+            // gives the same answer: byte `i` is `!` or `&`; the skip would stop on the
+            // space after the name instead of before it, and the next round skips it.)
             b'!' | b'&' => {
                 while bytes.get(i + 1).is_some_and(|c| !matches!(c, b' ' | b'\t')) {
                     i += 1;
