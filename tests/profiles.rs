@@ -155,3 +155,35 @@ fn the_rule_table_and_explain_give_each_profiles_level_and_code() {
     let cells: Vec<&str> = row.split('|').map(str::trim).collect();
     assert_eq!(cells[2..4], ["error", "warning IST0116"], "{row}");
 }
+
+#[test]
+fn a_rule_of_one_istio_is_listed_as_not_running_under_the_other() {
+    // What only Istio 0.2 does: every pod in a Service, its fixed sidecar names, and the
+    // `istio-<name>-service-account` convention; what only modern Istio has: the
+    // injection labels of namespaces, `image: auto`, and ExternalName Services in the
+    // registry (IST0150).
+    let only_02 = ["pod-without-service", "sidecar-name-conflict", "deprecated-service-account"];
+    let only_modern = [
+        "namespace-multiple-injection-labels",
+        "namespace-not-injected",
+        "namespace-injected-by-default",
+        "image-auto-without-injection",
+        "external-name-port",
+    ];
+    let out = common::meshlint().arg("rules").output().expect("runs");
+    let table = common::stdout(&out);
+    for (rule, runs_02) in only_02.iter().map(|r| (r, true)).chain(only_modern.iter().map(|r| (r, false))) {
+        let out = common::meshlint().args(["explain", rule]).output().expect("runs");
+        let text = common::stdout(&out);
+        let (not, other) = if runs_02 { ("istio-modern", "istio-0.2") } else { ("istio-0.2", "istio-modern") };
+        assert!(text.contains(&format!("{not}: does not run")), "{rule}: {text}");
+        assert!(!text.contains(&format!("{other}: does not run")), "{rule}: {text}");
+        let row = table.lines().find(|l| l.starts_with(&format!("| {rule} "))).expect("the rule's row");
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        let (c02, cmodern) = (cells[2], cells[3]);
+        assert_eq!((c02 == "-", cmodern == "-"), (!runs_02, runs_02), "{row}");
+    }
+    // And a rule of both runs under both.
+    let row = table.lines().find(|l| l.starts_with("| unnamed-service-port ")).expect("the rule's row");
+    assert!(!row.split('|').skip(2).take(2).any(|c| c.trim() == "-"), "{row}");
+}
