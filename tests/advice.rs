@@ -103,6 +103,13 @@ fn the_deprecated_service_account_field_is_reported_under_0_2_only() {
     assert!(
         of_rule(&check(dir.path(), &["--profile", "istio-0.2", "d.yaml"]), "deprecated-service-account").is_empty()
     );
+    // `default` (the account a pod gets anyway, and the certificate it is given) and an
+    // empty value mismatch nothing.
+    for account in ["default", "\"\""] {
+        let dir = tree(&[("d.yaml", &deployment(&format!("      serviceAccount: {account}\n")))]);
+        let found = check(dir.path(), &["--profile", "istio-0.2", "d.yaml"]);
+        assert!(of_rule(&found, "deprecated-service-account").is_empty(), "{account}: {found:#?}");
+    }
 }
 
 #[test]

@@ -41,6 +41,9 @@ const CASES: &[Case] = &[
     case(Istio02, "api", "port: 9000\n    targetPort: http-metrics", None, "http-metrics"),
     case(Istio02, "api", "port: 9000\n    appProtocol: grpc", None, "grpc"),
     case(Istio02, "odd", "port: 9999", None, "tcp-odd"),
+    // A container port the Service does not send to (9090, not 9999) says nothing of it.
+    case(Istio02, "odd", "port: 9999", Some(("grpc", 9090)), "tcp-odd"),
+    case(Istio02, "odd", "port: 9999\n    targetPort: 8080", Some(("grpc", 9090)), "tcp-odd"),
     case(Istio02, "db", "port: 3306\n    name: mysql", None, "tcp-mysql"),
     case(Istio02, "db", "port: 5432\n    name: postgresql", None, "tcp-postgres"),
     case(Istio02, "mixer", "port: 9094\n    name: configapi", None, "tcp-configapi"),
