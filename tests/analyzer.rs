@@ -122,6 +122,28 @@ fn external_name_ports_are_ist0150_not_ist0118() {
             row("external-name-port", "unnamed", "IST0150", "warning"),
         ]
     );
+    // Each message names the port by its number and says what is wrong with its name.
+    let output = common::meshlint_in(dir.path())
+        .args(["check", "--format", "json", "--profile", "istio-modern", "."])
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let messages: Vec<&str> = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["rule"] == "external-name-port")
+        .map(|d| d["message"].as_str().unwrap())
+        .collect();
+    let starts = [
+        "port 8080 of ExternalName Service `odd` is named with `api`, which is no protocol Istio supports:",
+        "port 443 of ExternalName Service `plain-tcp` is named as plain TCP:",
+        "port 8443 of ExternalName Service `unnamed` has no name:",
+    ];
+    assert_eq!(messages.len(), starts.len(), "{messages:#?}");
+    for (message, start) in messages.iter().zip(starts) {
+        assert!(message.starts_with(start), "{message}");
+    }
 }
 
 #[test]

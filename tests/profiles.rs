@@ -115,6 +115,19 @@ fn a_workload_defined_twice_and_decided_apart_says_which_is_which() {
         .collect();
     assert!(texts.iter().any(|t| t.contains("not injected here")), "{d:#}");
     assert!(d["message"].as_str().unwrap_or("").contains(": injected here"), "{d:#}");
+    // One finding for the group, however many definitions it has: at the first file's
+    // definition, with a label at each other one.
+    let dir = tree(&[
+        ("a.yaml", &deployment("web", "shop", "web")),
+        ("b.yaml", &opt_out),
+        ("c.yaml", &deployment("web", "shop", "web")),
+    ]);
+    let found = findings(dir.path(), "istio-0.2");
+    let groups: Vec<&Value> = found.iter().filter(|d| d["rule"] == "inconsistent-injection").collect();
+    assert_eq!(groups.len(), 1, "{groups:#?}");
+    assert_eq!(groups[0]["path"], "a.yaml", "{:#}", groups[0]);
+    assert!(groups[0]["message"].as_str().unwrap_or("").contains("is defined 3 times"), "{:#}", groups[0]);
+    assert_eq!(groups[0]["labels"].as_array().map(Vec::len), Some(2), "{:#}", groups[0]);
 }
 
 #[test]

@@ -8,7 +8,8 @@ use crate::model::PodTemplate;
 
 pub fn check(cx: &Context<'_>, sink: &mut Sink) {
     for (i, object) in cx.indexed_definitions() {
-        // Each group once, from its first whole definition.
+        // Each group once, from its first whole definition. (`o <= i` would be the same:
+        // `other_definitions(i)` never holds `i`.)
         let others: Vec<usize> = cx.index.other_definitions(i).filter(|&o| !cx.index.objects[o].partial).collect();
         if others.is_empty() || others.iter().any(|&o| o < i) {
             continue;
