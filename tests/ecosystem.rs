@@ -464,6 +464,25 @@ fn a_suppression_covers_a_finding_at_the_first_byte_of_its_document() {
 }
 
 #[test]
+fn an_object_without_api_version_is_reported_at_its_kind_or_at_the_misspelt_key() {
+    // No key like `apiVersion` at all: the finding is at the kind (`ConfigMap`, column 7)
+    // and asks for one. A key
+    // that reads like it (`apiversion`, `version`) is named as the misspelling.
+    let bare = "kind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  a: b\n";
+    let dir = repo(&[("app.yaml", bare)]);
+    let (_, found) = check_json(dir.path(), &["--profile", "istio-0.2", "."]);
+    let places: Vec<(&str, usize, usize)> = found.iter().map(|d| (d.rule.as_str(), d.line, d.column)).collect();
+    assert_eq!(places, [("missing-api-version", 1, "kind: ".len() + 1)]);
+    assert_eq!(found[0].help.as_deref(), Some("add the `apiVersion` of `ConfigMap` (e.g. `v1` or `apps/v1`)"));
+    let misspelt = format!("{bare}version: v1\n");
+    let dir = repo(&[("app.yaml", &misspelt)]);
+    let (_, found) = check_json(dir.path(), &["--profile", "istio-0.2", "."]);
+    let places: Vec<(&str, usize, usize)> = found.iter().map(|d| (d.rule.as_str(), d.line, d.column)).collect();
+    assert_eq!(places, [("missing-api-version", 6, 1)]);
+    assert_eq!(found[0].help.as_deref(), Some("rename `version` to `apiVersion`"));
+}
+
+#[test]
 fn a_stale_suppression_in_a_context_file_is_not_reported() {
     // Pre-commit names one file; the others are read as context and reported on by their
     // own commits: a stale comment there says nothing now, and is reported when its file

@@ -96,6 +96,22 @@ fn misplaced_and_deprecated_annotations_have_istioctls_codes() {
     let codes: Vec<(&str, &str)> = found.iter().map(|(k, c, _)| (k.as_str(), c.as_str())).collect();
     assert_eq!(codes, [("sidecar.istio.io/proxyCPU", "IST0107"), ("sidecar.istio.io/proxyCPU", "IST0107")]);
     assert_eq!(found[0].2, "move it to the pod template's `metadata.annotations`");
+    // A Service annotation (the reference lists only `Service` for `exportTo`) on a
+    // Deployment: it goes to the Service, not to the pods.
+    let exported = deployment
+        .split("---")
+        .next()
+        .unwrap()
+        .replace("sidecar.istio.io/proxyCPU: 100m", "networking.istio.io/exportTo: \".\"");
+    let found = findings(&exported, "istio-modern");
+    assert_eq!(
+        found,
+        [(
+            "networking.istio.io/exportTo".to_owned(),
+            "IST0107".to_owned(),
+            "move it to the Service it configures".to_owned()
+        )]
+    );
     // A deprecated annotation on a bare Pod: IST0135.
     let found = findings(&pod(&["sidecar.istio.io/statsInclusionPrefixes".into()], &[]), "istio-modern");
     assert_eq!(
