@@ -474,12 +474,16 @@ fn an_object_without_api_version_is_reported_at_its_kind_or_at_the_misspelt_key(
     let places: Vec<(&str, usize, usize)> = found.iter().map(|d| (d.rule.as_str(), d.line, d.column)).collect();
     assert_eq!(places, [("missing-api-version", 1, "kind: ".len() + 1)]);
     assert_eq!(found[0].help.as_deref(), Some("add the `apiVersion` of `ConfigMap` (e.g. `v1` or `apps/v1`)"));
-    let misspelt = format!("{bare}version: v1\n");
-    let dir = repo(&[("app.yaml", &misspelt)]);
-    let (_, found) = check_json(dir.path(), &["--profile", "istio-0.2", "."]);
-    let places: Vec<(&str, usize, usize)> = found.iter().map(|d| (d.rule.as_str(), d.line, d.column)).collect();
-    assert_eq!(places, [("missing-api-version", 6, 1)]);
-    assert_eq!(found[0].help.as_deref(), Some("rename `version` to `apiVersion`"));
+    // A key with `version` in it, however far from `apiVersion`, and a typo of it
+    // without the word.
+    for key in ["version", "objectVersion", "apiVersoin"] {
+        let misspelt = format!("{bare}{key}: v1\n");
+        let dir = repo(&[("app.yaml", &misspelt)]);
+        let (_, found) = check_json(dir.path(), &["--profile", "istio-0.2", "."]);
+        let places: Vec<(&str, usize, usize)> = found.iter().map(|d| (d.rule.as_str(), d.line, d.column)).collect();
+        assert_eq!(places, [("missing-api-version", 6, 1)], "{key}");
+        assert_eq!(found[0].help, Some(format!("rename `{key}` to `apiVersion`")));
+    }
 }
 
 #[test]

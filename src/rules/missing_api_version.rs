@@ -45,9 +45,10 @@ pub fn check(cx: &Context<'_>, sink: &mut Sink) {
 }
 
 /// A top-level key that is probably a misspelt `apiVersion`: not one of an object's
-/// other keys, and close to it (case, a missing prefix, a typo).
+/// other keys, and close to it (case, a missing prefix, a typo). (`apiVersion` itself is
+/// never asked about: an object with that key, even empty, is not missing it.)
 fn looks_like_api_version(key: &str) -> bool {
-    if OBJECT_KEYS.contains(&key) || key == "apiVersion" {
+    if OBJECT_KEYS.contains(&key) {
         return false;
     }
     let lower = key.to_ascii_lowercase();
