@@ -184,3 +184,111 @@ fn enabled_by_default_namespaces_are_ist0148() {
     let found = modern(dir.path(), &["namespace-not-injected", "namespace-injected-by-default"]);
     assert_eq!(found, [row("namespace-injected-by-default", "empty", "IST0148", "info")]);
 }
+
+/// A Deployment `name` in `namespace` whose pods carry `app: name` and `pod_metadata`.
+fn workload(name: &str, namespace: &str, pod_metadata: &str) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n  namespace: {namespace}\nspec:\n  selector:\n    matchLabels:\n      app: {name}\n  template:\n    metadata:\n      labels:\n        app: {name}\n{pod_metadata}    spec:\n      containers:\n      - name: {name}\n        image: {name}:1\n"
+    )
+}
+
+/// A Service `name` in `shop` selecting `app: web`, with `ports` (YAML list items).
+fn web_service(name: &str, ports: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: {name}\n  namespace: shop\nspec:\n  selector:\n    app: web\n  ports:\n{ports}"
+    )
+}
+
+#[test]
+fn services_sharing_a_pod_conflict_only_across_services_and_are_reported_once() {
+    let ns = namespace("shop", &[("istio-injection", "enabled")]);
+    // IST0137 is about two Services: one Service sending two ports to one target port,
+    // beside another Service on other ports, is no conflict.
+    let dir = tree(&[
+        ("ns.yaml", &ns),
+        ("web.yaml", &workload("web", "shop", "")),
+        (
+            "a.yaml",
+            &web_service(
+                "a",
+                "  - name: http\n    port: 80\n    targetPort: 8080\n  - name: http-alt\n    port: 8080\n    targetPort: 8080\n",
+            ),
+        ),
+        ("b.yaml", &web_service("b", "  - name: grpc\n    port: 9090\n")),
+    ]);
+    assert_eq!(modern(dir.path(), &["pod-in-multiple-services"]), []);
+    // Three Services on port 80 with three protocols: three conflicting pairs, one
+    // finding for the workload.
+    let dir = tree(&[
+        ("ns.yaml", &ns),
+        ("web.yaml", &workload("web", "shop", "")),
+        ("a.yaml", &web_service("a", "  - name: tcp-a\n    port: 80\n")),
+        ("b.yaml", &web_service("b", "  - name: udp-b\n    port: 80\n    protocol: UDP\n")),
+        ("c.yaml", &web_service("c", "  - name: sctp-c\n    port: 80\n    protocol: SCTP\n")),
+    ]);
+    assert_eq!(
+        modern(dir.path(), &["pod-in-multiple-services"]),
+        [row("pod-in-multiple-services", "web", "IST0116", "warning")]
+    );
+}
+
+#[test]
+fn a_workload_that_opts_out_is_not_blamed_on_its_namespace() {
+    // `shop` is not in the files and so not labelled: the plain workload gets no sidecar
+    // because of its namespace; the one whose pods say `false` would get none anyway.
+    let opted_out = "      annotations:\n        sidecar.istio.io/inject: \"false\"\n";
+    // The pod label wins over the annotation (istiod reads the label first): `yes` and
+    // `false` is a pod that wants the sidecar (1.20-1.26 read `yes` as yes).
+    let labelled_yes =
+        "        sidecar.istio.io/inject: \"yes\"\n      annotations:\n        sidecar.istio.io/inject: \"false\"\n";
+    let yes = workload("yes", "shop", "").replace("        app: yes\n", &format!("        app: yes\n{labelled_yes}"));
+    let dir = tree(&[
+        ("plain.yaml", &workload("plain", "shop", "")),
+        ("out.yaml", &workload("out", "shop", opted_out)),
+        ("yes.yaml", &yes),
+    ]);
+    let found = modern(dir.path(), &["namespace-not-injected"]);
+    let names: Vec<&str> = found.iter().map(|(_, name, _, _)| name.as_str()).collect();
+    assert_eq!(names, ["plain", "yes"]);
+    // Labelled on the command line, `shop` is enabled: nothing to say of any of them,
+    // nor of a pod kept out for another reason (`hostNetwork`).
+    let host = workload("host", "shop", "").replace("    spec:\n", "    spec:\n      hostNetwork: true\n");
+    std::fs::write(dir.path().join("host.yaml"), host).unwrap();
+    let output = common::meshlint_in(dir.path())
+        .args(["check", "--format", "concise", "--profile", "istio-modern"])
+        .args(["--namespace-label", "shop:istio-injection=enabled", "."])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(!text.contains("[namespace-not-injected]"), "{text}");
+}
+
+#[test]
+fn a_non_string_value_is_reported_once_where_it_is() {
+    // A bare Pod is its own pod template: its labels are read once. A Deployment's pod
+    // template labels are read as well as its own.
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: shop\n  labels:\n    enabled: true\nspec:\n  containers:\n  - name: c\n    image: c:1\n";
+    let deployment = workload("web", "shop", "")
+        .replace("        app: web\n    spec:", "        app: web\n        version: 1.0\n    spec:");
+    let dir = tree(&[("pod.yaml", pod), ("web.yaml", &deployment)]);
+    let output = common::meshlint_in(dir.path())
+        .args(["check", "--format", "json", "--profile", "istio-modern", "."])
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let places: Vec<(String, u64)> = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["rule"] == "non-string-annotation")
+        .map(|d| (d["path"].as_str().unwrap().to_owned(), d["line"].as_u64().unwrap()))
+        .collect();
+    let line = |text: &str, needle: &str| text.lines().position(|l| l.contains(needle)).unwrap() as u64 + 1;
+    assert_eq!(
+        places,
+        [
+            ("pod.yaml".to_owned(), line(pod, "enabled: true")),
+            ("web.yaml".to_owned(), line(&deployment, "version: 1.0"))
+        ]
+    );
+}

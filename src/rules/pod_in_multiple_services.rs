@@ -71,6 +71,8 @@ fn modern(cx: &Context<'_>, sink: &mut Sink) {
             }
         }
         let mut reported = false;
+        // (Each pair once; `ports[a..]` would also pair a port with itself, which the
+        // same-Service test skips.)
         for (a, pa) in ports.iter().enumerate() {
             for pb in &ports[a + 1..] {
                 if reported || pa.0 == pb.0 {
