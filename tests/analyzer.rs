@@ -230,6 +230,17 @@ fn services_sharing_a_pod_conflict_only_across_services_and_are_reported_once() 
         modern(dir.path(), &["pod-in-multiple-services"]),
         [row("pod-in-multiple-services", "web", "IST0116", "warning")]
     );
+    // istioctl judges only workloads it takes to be in the mesh: with `shop` unlabelled,
+    // the same Services say nothing, unless the pods carry an `istio-proxy` container.
+    std::fs::remove_file(dir.path().join("ns.yaml")).unwrap();
+    assert_eq!(modern(dir.path(), &["pod-in-multiple-services"]), []);
+    let proxied = workload("web", "shop", "")
+        .replace("      containers:\n", "      containers:\n      - name: istio-proxy\n        image: proxyv2:1.24\n");
+    std::fs::write(dir.path().join("web.yaml"), proxied).unwrap();
+    assert_eq!(
+        modern(dir.path(), &["pod-in-multiple-services"]),
+        [row("pod-in-multiple-services", "web", "IST0116", "warning")]
+    );
 }
 
 #[test]
