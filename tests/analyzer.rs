@@ -80,6 +80,21 @@ fn the_proxy_uid_conflict_is_ist0144() {
 }
 
 #[test]
+fn istios_own_containers_may_run_as_the_proxy_uid() {
+    // An injected pod: `istio-proxy` runs as 1337 by design, and `istio-init` is Istio's
+    // too; only the application container running as 1337 bypasses the sidecar.
+    let injected = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\n  namespace: shop\nspec:\n  selector:\n    matchLabels:\n      app: app\n  template:\n    metadata:\n      labels:\n        app: app\n    spec:\n      initContainers:\n      - name: istio-init\n        image: proxy_init:0.2.6\n        securityContext:\n          runAsUser: 1337\n      containers:\n      - name: app\n        image: app:1\n      - name: istio-proxy\n        image: proxy:0.2.6\n        securityContext:\n          runAsUser: 1337\n";
+    let dir = tree(&[("ns.yaml", &namespace("shop", &[("istio-injection", "enabled")])), ("app.yaml", injected)]);
+    assert_eq!(modern(dir.path(), &["proxy-uid-conflict"]), []);
+    let app_too = injected.replace(
+        "        image: app:1\n",
+        "        image: app:1\n        securityContext:\n          runAsUser: 1337\n",
+    );
+    std::fs::write(dir.path().join("app.yaml"), app_too).unwrap();
+    assert_eq!(modern(dir.path(), &["proxy-uid-conflict"]), [row("proxy-uid-conflict", "app", "IST0144", "warning")]);
+}
+
+#[test]
 fn port_names_are_not_judged_in_system_namespaces_nor_on_istios_control_plane() {
     let unnamed = "port: 9000";
     let dir = tree(&[
