@@ -487,6 +487,21 @@ fn an_object_without_api_version_is_reported_at_its_kind_or_at_the_misspelt_key(
 }
 
 #[test]
+fn unnamed_ports_of_one_service_are_given_distinct_names() {
+    // Nothing says which protocol ports 9998 and 9999 carry: plain TCP named after the
+    // Service, and with two ports, after the number too, so that the names differ.
+    let two = service("odd", None, "port: 9998\n  - port: 9999");
+    let one = service("odd", None, "port: 9999");
+    for (text, want) in [(&two, vec!["tcp-odd-9998", "tcp-odd-9999"]), (&one, vec!["tcp-odd"])] {
+        let dir = repo(&[("app.yaml", text)]);
+        let (_, found) = check_json(dir.path(), &["--profile", "istio-0.2", "."]);
+        let names: Vec<&str> =
+            found.iter().filter_map(|d| d.help.as_deref()?.strip_prefix("name it `")?.split('`').next()).collect();
+        assert_eq!(names, want, "{text}");
+    }
+}
+
+#[test]
 fn a_stale_suppression_in_a_context_file_is_not_reported() {
     // Pre-commit names one file; the others are read as context and reported on by their
     // own commits: a stale comment there says nothing now, and is reported when its file
