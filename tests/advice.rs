@@ -284,3 +284,27 @@ fn a_namespace_left_out_is_fixed_where_that_istio_reads_it() {
     assert_eq!(d.len(), 1, "{found:#?}");
     assert!(d[0]["help"].as_str().unwrap_or("").contains("istio-injection=enabled"), "{:#?}", d[0]);
 }
+
+#[test]
+fn workload_not_injected_helps_by_its_reason() {
+    // Istio 0.2 with `policy: disabled`: only a workload annotated "true" on its own
+    // metadata is injected, so that is the help (not modern's pod label).
+    let config = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: istio-inject\n  namespace: istio-system\ndata:\n  config: |-\n    policy: disabled\n    namespaces: [\"\"]\n";
+    let web = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  selector:\n    matchLabels:\n      app: web\n  template:\n    metadata:\n      labels:\n        app: web\n    spec:\n      containers:\n      - name: web\n        image: web:1\n";
+    let dir = tree(&[("cm.yaml", config), ("web.yaml", web)]);
+    let found = check(dir.path(), &["--profile", "istio-0.2", "."]);
+    let helps: Vec<&str> = of_rule(&found, "workload-not-injected").iter().filter_map(|d| d["help"].as_str()).collect();
+    assert_eq!(helps, ["add the annotation `sidecar.istio.io/inject: \"true\"` to the workload's metadata"]);
+    // Modern Istio: an opt-out, and `hostNetwork` (the fixtures of the decision table).
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/trees/modern/decide");
+    for (case, want) in [
+        ("annotation-false", "remove the opt-out or set it to \"true\" if the workload belongs in the mesh"),
+        ("pod-label-false-enabled-ns", "remove the opt-out or set it to \"true\" if the workload belongs in the mesh"),
+        ("host-network", "drop `hostNetwork: true` if the workload belongs in the mesh"),
+    ] {
+        let found = check(&root.join(case), &["--profile", "istio-modern", "."]);
+        let helps: Vec<&str> =
+            of_rule(&found, "workload-not-injected").iter().filter_map(|d| d["help"].as_str()).collect();
+        assert_eq!(helps, [want], "{case}");
+    }
+}
