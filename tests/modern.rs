@@ -490,26 +490,21 @@ fn inject_value_reports_both_releases() {
         ("inject-annotation-value", "yes-annotation", "-"),
     ]);
     assert_eq!(found, want);
-    let message = |name: &str| {
+    let field = |name: &str, key: &str| {
         let d = diagnostics(&report)
             .iter()
             .find(|d| d["rule"] == "inject-annotation-value" && d["object"]["name"] == name)
             .expect("finding");
-        str_of(d, "message").to_owned()
+        str_of(d, key).to_owned()
     };
+    let message = |name: &str| field(name, "message");
     let yes = message("yes-annotation");
     assert!(yes.contains("1.20-1.26 injects") && yes.contains("1.27 and later ignores"), "{yes}");
     let title = message("title-case-label");
     assert!(title.contains("1.20-1.26 does not inject") && title.contains("1.27 and later ignores"), "{title}");
     assert!(title.contains("label"), "says it is the label: {title}");
     // The help keeps what the pods got before 1.27: `yes` injected, `False` did not.
-    let help = |name: &str| {
-        let d = diagnostics(&report)
-            .iter()
-            .find(|d| d["rule"] == "inject-annotation-value" && d["object"]["name"] == name)
-            .expect("finding");
-        str_of(d, "help").to_owned()
-    };
+    let help = |name: &str| field(name, "help");
     assert_eq!(help("yes-annotation"), "write `sidecar.istio.io/inject: \"true\"`");
     assert_eq!(help("title-case-label"), "write `sidecar.istio.io/inject: \"false\"`");
 }
