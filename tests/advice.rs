@@ -295,6 +295,16 @@ fn workload_not_injected_helps_by_its_reason() {
     let found = check(dir.path(), &["--profile", "istio-0.2", "."]);
     let helps: Vec<&str> = of_rule(&found, "workload-not-injected").iter().filter_map(|d| d["help"].as_str()).collect();
     assert_eq!(helps, ["add the annotation `sidecar.istio.io/inject: \"true\"` to the workload's metadata"]);
+    // Istio 0.2: a CronJob never reaches the initializer (the 0.2.6 install's
+    // InitializerConfiguration lists deployments, statefulsets, jobs, daemonsets).
+    let cron = "apiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: nightly\n  namespace: shop\nspec:\n  schedule: \"0 0 * * *\"\n  jobTemplate:\n    spec:\n      template:\n        metadata:\n          labels:\n            app: nightly\n        spec:\n          restartPolicy: Never\n          containers:\n          - name: nightly\n            image: nightly:1\n";
+    let dir = tree(&[("cron.yaml", cron)]);
+    let found = check(dir.path(), &["--profile", "istio-0.2", "."]);
+    let helps: Vec<&str> = of_rule(&found, "workload-not-injected").iter().filter_map(|d| d["help"].as_str()).collect();
+    assert_eq!(
+        helps,
+        ["inject it with `meshlint inject` (or `istioctl kube-inject`), or use a kind the initializer handles"]
+    );
     // Modern Istio: an opt-out, and `hostNetwork` (the fixtures of the decision table).
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/trees/modern/decide");
     for (case, want) in [
