@@ -261,13 +261,15 @@ fn comments(id: FileId, file: &LoadedFile, out: &mut Vec<Suppression>) {
         .filter(|span| memchr::memchr(b'\n', &text.as_bytes()[span.clone()]).is_some())
         .collect();
     blocks.sort_unstable_by_key(|b| b.start);
-    // Lines come in order: a line start lies in such a scalar when one of the scalars
-    // starting at or before it ends after it.
+    // Lines come in order: a line lies in such a scalar when one of the scalars starting
+    // on it or before it ends after the line's start. A scalar that starts on the line
+    // counts (a block scalar's span starts at its first text, after the indentation, and
+    // a quoted one that starts in mid-line leaves no comment before it on that line).
     let (mut next_block, mut block_end) = (0, 0);
     let mut below = Below::new(file);
     for line in 0..source.line_count() {
         let range = source.line_range(line);
-        while let Some(b) = blocks.get(next_block).filter(|b| b.start <= range.start) {
+        while let Some(b) = blocks.get(next_block).filter(|b| b.start <= range.end) {
             block_end = block_end.max(b.end);
             next_block += 1;
         }
@@ -370,11 +372,11 @@ fn comment_start(line: &str, from: usize) -> Option<usize> {
             }
             // A tag or an anchor comes before the node it names: where a node started, it
             // starts after it. (Elsewhere this skips a plain scalar's characters to the next
-            // space, as the last arm would, one at a time. Looking at `i` instead of `i + 1`
+            // space, as the last arm would, one at a time. `spaced(i)` for `spaced(i + 1)`
             // gives the same answer: byte `i` is `!` or `&`; the skip would stop on the
             // space after the name instead of before it, and the next round skips it.)
             b'!' | b'&' => {
-                while bytes.get(i + 1).is_some_and(|c| !matches!(c, b' ' | b'\t')) {
+                while !spaced(i + 1) {
                     i += 1;
                 }
             }

@@ -17,16 +17,24 @@ fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
     dir
 }
 
-/// (rule, object name, istio code, severity) of the findings of `rules`.
-fn modern(dir: &Path, rules: &[&str]) -> Vec<(String, String, String, String)> {
+/// The diagnostics of `check --format json --profile istio-modern .` run in `dir`.
+fn modern_all(dir: &Path) -> Vec<Value> {
     let output = common::meshlint_in(dir)
         .args(["check", "--format", "json", "--profile", "istio-modern", "."])
         .output()
         .unwrap();
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();
-    report["diagnostics"]
-        .as_array()
-        .unwrap()
+    report["diagnostics"].as_array().unwrap().clone()
+}
+
+/// The diagnostics of `rule` under the modern profile.
+fn modern_diagnostics(dir: &Path, rule: &str) -> Vec<Value> {
+    modern_all(dir).into_iter().filter(|d| d["rule"] == rule).collect()
+}
+
+/// (rule, object name, istio code, severity) of the findings of `rules`.
+fn modern(dir: &Path, rules: &[&str]) -> Vec<(String, String, String, String)> {
+    modern_all(dir)
         .iter()
         .filter(|d| rules.contains(&d["rule"].as_str().unwrap()))
         .map(|d| {
@@ -138,18 +146,8 @@ fn external_name_ports_are_ist0150_not_ist0118() {
         ]
     );
     // Each message names the port by its number and says what is wrong with its name.
-    let output = common::meshlint_in(dir.path())
-        .args(["check", "--format", "json", "--profile", "istio-modern", "."])
-        .output()
-        .unwrap();
-    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
-    let messages: Vec<&str> = report["diagnostics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|d| d["rule"] == "external-name-port")
-        .map(|d| d["message"].as_str().unwrap())
-        .collect();
+    let found = modern_diagnostics(dir.path(), "external-name-port");
+    let messages: Vec<&str> = found.iter().map(|d| d["message"].as_str().unwrap()).collect();
     let starts = [
         "port 8080 of ExternalName Service `odd` is named with `api`, which is no protocol Istio supports:",
         "port 443 of ExternalName Service `plain-tcp` is named as plain TCP:",
@@ -297,16 +295,8 @@ fn a_non_string_value_is_reported_once_where_it_is() {
     let deployment = workload("web", "shop", "")
         .replace("        app: web\n    spec:", "        app: web\n        version: 1.0\n    spec:");
     let dir = tree(&[("pod.yaml", pod), ("web.yaml", &deployment)]);
-    let output = common::meshlint_in(dir.path())
-        .args(["check", "--format", "json", "--profile", "istio-modern", "."])
-        .output()
-        .unwrap();
-    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
-    let places: Vec<(String, u64)> = report["diagnostics"]
-        .as_array()
-        .unwrap()
+    let places: Vec<(String, u64)> = modern_diagnostics(dir.path(), "non-string-annotation")
         .iter()
-        .filter(|d| d["rule"] == "non-string-annotation")
         .map(|d| (d["path"].as_str().unwrap().to_owned(), d["line"].as_u64().unwrap()))
         .collect();
     let line = |text: &str, needle: &str| text.lines().position(|l| l.contains(needle)).unwrap() as u64 + 1;

@@ -45,6 +45,11 @@ fn rule_lines(diags: &[Diag]) -> Vec<(String, String, usize)> {
     diags.iter().map(|d| (d.rule.clone(), d.path.clone(), d.line)).collect()
 }
 
+/// (rule, line, column) of each diagnostic.
+fn places(diags: &[Diag]) -> Vec<(&str, usize, usize)> {
+    diags.iter().map(|d| (d.rule.as_str(), d.line, d.column)).collect()
+}
+
 fn rules_of(diags: &[Diag]) -> Vec<&str> {
     diags.iter().map(|d| d.rule.as_str()).collect()
 }
@@ -457,10 +462,7 @@ fn a_suppression_covers_a_finding_at_the_first_byte_of_its_document() {
     // Without either, the finding is there, on the first line.
     let dir = repo(&[("app.yaml", object)]);
     let (_, found) = check_json(dir.path(), &["--profile", "istio-0.2", "."]);
-    assert_eq!(
-        found.iter().map(|d| (d.rule.as_str(), d.line, d.column)).collect::<Vec<_>>(),
-        [("missing-api-version", 1, 1)]
-    );
+    assert_eq!(places(&found), [("missing-api-version", 1, 1)]);
 }
 
 #[test]
@@ -471,8 +473,7 @@ fn an_object_without_api_version_is_reported_at_its_kind_or_at_the_misspelt_key(
     let bare = "kind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  a: b\n";
     let dir = repo(&[("app.yaml", bare)]);
     let (_, found) = check_json(dir.path(), &["--profile", "istio-0.2", "."]);
-    let places: Vec<(&str, usize, usize)> = found.iter().map(|d| (d.rule.as_str(), d.line, d.column)).collect();
-    assert_eq!(places, [("missing-api-version", 1, "kind: ".len() + 1)]);
+    assert_eq!(places(&found), [("missing-api-version", 1, "kind: ".len() + 1)]);
     assert_eq!(found[0].help.as_deref(), Some("add the `apiVersion` of `ConfigMap` (e.g. `v1` or `apps/v1`)"));
     // A key with `version` in it, however far from `apiVersion`, and a typo of it
     // without the word.
@@ -480,8 +481,7 @@ fn an_object_without_api_version_is_reported_at_its_kind_or_at_the_misspelt_key(
         let misspelt = format!("{bare}{key}: v1\n");
         let dir = repo(&[("app.yaml", &misspelt)]);
         let (_, found) = check_json(dir.path(), &["--profile", "istio-0.2", "."]);
-        let places: Vec<(&str, usize, usize)> = found.iter().map(|d| (d.rule.as_str(), d.line, d.column)).collect();
-        assert_eq!(places, [("missing-api-version", 6, 1)], "{key}");
+        assert_eq!(places(&found), [("missing-api-version", 6, 1)], "{key}");
         assert_eq!(found[0].help, Some(format!("rename `{key}` to `apiVersion`")));
     }
 }
@@ -523,8 +523,7 @@ fn an_unused_suppression_of_every_rule_points_at_its_comment() {
     let (_, found) = check_json(dir.path(), &["--profile", "istio-0.2", "."]);
     let line = text.lines().position(|l| l.contains("ignore[]")).expect("the comment");
     let column = text.lines().nth(line).and_then(|l| l.find('#')).expect("#") + 1;
-    let places: Vec<(&str, usize, usize)> = found.iter().map(|d| (d.rule.as_str(), d.line, d.column)).collect();
-    assert_eq!(places, [("unused-suppression", line + 1, column)]);
+    assert_eq!(places(&found), [("unused-suppression", line + 1, column)]);
     assert_eq!(found[0].message, "this suppression matches no finding");
 }
 
@@ -577,19 +576,27 @@ fn a_suppression_comment_is_found_after_quotes_apostrophes_and_escapes() {
 
 #[test]
 fn a_suppression_inside_a_scalar_over_several_lines_is_text() {
-    // The second line of a quoted scalar folded over lines is part of the text: a
-    // `# meshlint: ignore[...]` there suppresses nothing and is not reported. A real
+    // The second line of a quoted scalar folded over lines, and a line of a block scalar,
+    // are part of the text: a `# meshlint: ignore[...]` there suppresses nothing and is
+    // not reported. A real
     // comment after the scalar's end on its last line is read, from the scalar's end
     // (the `# x` before the closing quote is text).
     for value in [
         "\"a long\n      # meshlint: ignore[unnamed-service-port] text\"",
         "'a long\n      # meshlint: ignore[unnamed-service-port]'",
+        "|\n      # meshlint: ignore[unnamed-service-port]\n      text",
     ] {
         let text = service("web", None, &format!("port: 80\n    appProtocol: {value}"));
         let dir = repo(&[("app.yaml", &text)]);
         let (_, found) = check_json(dir.path(), &["--profile", "istio-0.2", "."]);
         assert_eq!(rules_of(&found), ["unnamed-service-port"], "{text}");
     }
+    // A comment after a block scalar's indicator is a comment (read, here unused).
+    let text =
+        service("web", None, "port: 80\n    appProtocol: | # meshlint: ignore[unnamed-service-port]\n      text");
+    let dir = repo(&[("app.yaml", &text)]);
+    let (_, found) = check_json(dir.path(), &["--profile", "istio-0.2", "."]);
+    assert_eq!(rules_of(&found), ["unnamed-service-port", "unused-suppression"], "{text}");
     let text = service(
         "web",
         None,

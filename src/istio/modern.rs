@@ -280,6 +280,30 @@ fn source_label(source: Option<&Source>, message: &str) -> Option<Label> {
     source.map(|s| s.label(message))
 }
 
+/// The pod's own say on injection as istiod reads it: the pod label
+/// `sidecar.istio.io/inject` (`pod_label`, from `label_of`), else the annotation of that
+/// name; its raw value, where it is written, and which of the two it is.
+fn explicit(
+    file: usize,
+    template: &PodTemplate<'_>,
+    pod_label: Option<&(String, Label)>,
+) -> Option<(String, Label, &'static str)> {
+    let annotation = template.annotations().and_then(|a| a.get_entry(INJECT_LABEL)).and_then(|(k, v)| {
+        Some((v.scalar()?.to_owned(), Label::new(file, k.span().start..v.span().end, "inject annotation")))
+    });
+    pod_label
+        .map(|(v, l)| (v.clone(), Label::new(file, l.range.clone(), "pod label"), "label"))
+        .or_else(|| annotation.map(|(v, l)| (v, l, "annotation")))
+}
+
+/// Whether the pods say no themselves (the label, else the annotation): such pods stay
+/// out whatever labels their namespace has.
+#[must_use]
+pub fn pod_says_no(config: &ModernConfig, template: &PodTemplate<'_>) -> bool {
+    let pod_label = label_of(template, INJECT_LABEL);
+    explicit(0, template, pod_label.as_ref()).is_some_and(|(raw, _, _)| read_value(&raw, config.version) == Value::No)
+}
+
 /// The modern decision for one workload's pods.
 #[must_use]
 pub fn decide(config: &ModernConfig, object: &Object<'_>, template: &PodTemplate<'_>) -> Decision {
@@ -327,14 +351,7 @@ pub fn decide(config: &ModernConfig, object: &Object<'_>, template: &PodTemplate
             source_label(s, "policy"),
         );
     }
-    let annotation = template.annotations().and_then(|a| a.get_entry(INJECT_LABEL)).and_then(|(k, v)| {
-        Some((v.scalar()?.to_owned(), Label::new(file, k.span().start..v.span().end, "inject annotation")))
-    });
-    let explicit = pod_label
-        .as_ref()
-        .map(|(v, l)| (v.clone(), Label::new(file, l.range.clone(), "pod label"), "label"))
-        .or_else(|| annotation.map(|(v, l)| (v, l, "annotation")));
-    if let Some((raw, label, what)) = &explicit {
+    if let Some((raw, label, what)) = &explicit(file, template, pod_label.as_ref()) {
         match read_value(raw, config.version) {
             Value::Yes => {
                 return d(

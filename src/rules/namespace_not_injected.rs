@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use super::{Context, Sink};
 use crate::istio::Profile;
 use crate::istio::decide::{Outcome, Reason};
-use crate::istio::modern::{self, INJECT_LABEL, INJECTION_LABEL, REV_LABEL, Value};
+use crate::istio::modern::{self, INJECTION_LABEL, REV_LABEL};
 use crate::model::{Object, PodTemplate};
 
 /// Namespaces `istioctl analyze` does not report.
@@ -55,11 +55,9 @@ pub fn check(cx: &Context<'_>, sink: &mut Sink) {
         if decision.outcome != Outcome::NotInjected || decision.reason != Reason::NamespaceNotWatched {
             continue;
         }
-        // Pods that say no themselves (the pod label, else the annotation: istiod's order)
-        // stay out with the namespace labelled too: the namespace is not what keeps them
-        // out, and labelling it is no advice for them.
-        let raw = inject_value(template.labels()).or_else(|| inject_value(template.annotations()));
-        if raw.is_some_and(|raw| modern::read_value(raw, cx.modern.version) == Value::No) {
+        // Pods that say no themselves stay out with the namespace labelled too: the
+        // namespace is not what keeps them out, and labelling it is no advice for them.
+        if modern::pod_says_no(cx.modern, &template) {
             continue;
         }
         let d = sink.report(object, object.kind_span(), format!("{}: {}", object.display_name(), decision.detail));
@@ -72,9 +70,4 @@ pub fn check(cx: &Context<'_>, sink: &mut Sink) {
             object.effective_namespace
         ));
     }
-}
-
-/// The `sidecar.istio.io/inject` value of a pod template's labels or annotations.
-fn inject_value(map: Option<crate::yaml::NodeRef<'_>>) -> Option<&str> {
-    map?.get(INJECT_LABEL)?.scalar()
 }
