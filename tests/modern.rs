@@ -547,6 +547,29 @@ fn policy_disabled_advice_points_at_the_pod_template() {
     assert!(!help.contains("workload's metadata") && help.contains("template"), "{help}");
 }
 
+/// A pod kept out by the injector's own configuration is told what in it to change: the
+/// `neverInjectSelector` it matches, or the revision its namespace names that no
+/// injector serves (the fixture installs `default` and `stable`, the namespace asks for
+/// `canary`).
+#[test]
+fn advice_names_the_injector_setting_that_keeps_the_pod_out() {
+    let cases = [
+        (
+            "never-inject-selector",
+            "the pod matches `neverInjectSelector`",
+            "`neverInjectSelector` in the `istio-sidecar-injector`",
+        ),
+        ("ns-rev-unknown", "`istio.io/rev: canary` names no installed revision", "`--revision`"),
+    ];
+    for (dir, message, advice) in cases {
+        let report = check(&["--profile", "istio-modern", &format!("{DECIDE}/{dir}")]);
+        let found: Vec<&Value> = diagnostics(&report).iter().filter(|d| d["rule"] == "workload-not-injected").collect();
+        assert_eq!(found.len(), 1, "{dir}: {report:#}");
+        assert!(str_of(found[0], "message").contains(message), "{dir}: {}", found[0]);
+        assert!(str_of(found[0], "help").contains(advice), "{dir}: {}", found[0]);
+    }
+}
+
 #[test]
 fn inject_refuses_the_modern_profile() {
     let out = run(&["inject", "--profile", "istio-modern", "-f", "x.yaml"]);
