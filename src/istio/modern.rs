@@ -296,17 +296,29 @@ fn explicit(
         .or_else(|| annotation.map(|(v, l)| (v, l, "annotation")))
 }
 
-/// Whether the pods say no themselves (the label, else the annotation): such pods stay
-/// out whatever labels their namespace has.
-#[must_use]
-pub fn pod_says_no(config: &ModernConfig, template: &PodTemplate<'_>) -> bool {
-    let pod_label = label_of(template, INJECT_LABEL);
-    explicit(0, template, pod_label.as_ref()).is_some_and(|(raw, _, _)| read_value(&raw, config.version) == Value::No)
-}
-
 /// The modern decision for one workload's pods.
 #[must_use]
 pub fn decide(config: &ModernConfig, object: &Object<'_>, template: &PodTemplate<'_>) -> Decision {
+    decide_as(config, object, template, false)
+}
+
+/// The decision for a workload's pods were their namespace labelled
+/// `istio-injection=enabled`: `NotInjected` when labelling the namespace would not bring
+/// them in (they opt out, use `hostNetwork`, live in a namespace istiod never injects,
+/// match `neverInjectSelector`, or the policy wants an opt-in they lack).
+#[must_use]
+pub fn decide_in_enabled_namespace(config: &ModernConfig, object: &Object<'_>, template: &PodTemplate<'_>) -> Decision {
+    decide_as(config, object, template, true)
+}
+
+/// [`decide`], with the webhooks' namespace selectors taken as matched when
+/// `namespace_enabled`.
+fn decide_as(
+    config: &ModernConfig,
+    object: &Object<'_>,
+    template: &PodTemplate<'_>,
+    namespace_enabled: bool,
+) -> Decision {
     use Outcome::{Injected, NotInjected};
     let d = |outcome, reason, detail: String, evidence| Decision { outcome, reason, detail, evidence };
     let file = object.file;
@@ -324,8 +336,10 @@ pub fn decide(config: &ModernConfig, object: &Object<'_>, template: &PodTemplate
             return d(NotInjected, Reason::PodLabelNoInject, format!("pod label `{INJECT_LABEL}: \"false\"`"), ev);
         }
     }
-    if let Some(decision) = stage_a(config, object, template, pod_label.as_ref()) {
-        return decision;
+    if !namespace_enabled {
+        if let Some(decision) = stage_a(config, object, template, pod_label.as_ref()) {
+            return decision;
+        }
     }
     // Stage B: istiod.
     if let Some((k, v)) =

@@ -55,9 +55,11 @@ pub fn check(cx: &Context<'_>, sink: &mut Sink) {
         if decision.outcome != Outcome::NotInjected || decision.reason != Reason::NamespaceNotWatched {
             continue;
         }
-        // Pods that say no themselves stay out with the namespace labelled too: the
-        // namespace is not what keeps them out, and labelling it is no advice for them.
-        if modern::pod_says_no(cx.modern, &template) {
+        // Pods that would stay out with the namespace labelled too (an opt-out,
+        // `hostNetwork`, a namespace istiod never injects): the namespace is not what
+        // keeps them out, and labelling it is no advice for them (`workload-not-injected`
+        // says what is).
+        if modern::decide_in_enabled_namespace(cx.modern, object, &template).outcome == Outcome::NotInjected {
             continue;
         }
         let d = sink.report(object, object.kind_span(), format!("{}: {}", object.display_name(), decision.detail));
