@@ -1094,6 +1094,19 @@ mod tests {
         assert_eq!(&text[root.get("c").unwrap().span()], "\"d\"");
     }
 
+    /// Where the marker goes: the tree is the same without it (the parser only holds
+    /// more in memory), so its placement is pinned here.
+    #[test]
+    fn root_flow_collection_is_the_first_content_at_a_line_start() {
+        assert_eq!(root_flow_collection("# list\n\n{\"a\": 1}\n"), Some(8));
+        assert_eq!(root_flow_collection("  # list\r\n\t\n[1, 2]\n"), Some(12));
+        assert_eq!(root_flow_collection("[1]"), Some(0));
+        // Indented, after other content, or no content at all: no marker.
+        assert_eq!(root_flow_collection("  {\"a\": 1}\n"), None);
+        assert_eq!(root_flow_collection("a: 1\n{b: 2}\n"), None);
+        assert_eq!(root_flow_collection("# only a comment\n\n"), None);
+    }
+
     #[test]
     fn flow_collection_as_a_root_key_still_parses() {
         for text in ["[a, b]: c\n", "{a: 1}: c\nd: e\n"] {

@@ -466,6 +466,26 @@ fn a_suppression_covers_a_finding_at_the_first_byte_of_its_document() {
 }
 
 #[test]
+fn a_misspelt_rule_in_an_annotation_is_pointed_at_whether_quoted_or_plain() {
+    // The same list written plainly, in double and in single quotes: the unknown name is
+    // found at its own column, not at the start of the value.
+    // `apiversion` (misspelt) gives the finding the first name suppresses.
+    let object = "apiversion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  annotations:\n";
+    for value in [
+        "missing-api-version, no-such-rule",
+        "\"missing-api-version, no-such-rule\"",
+        "'missing-api-version, no-such-rule'",
+    ] {
+        let text = format!("{object}    meshlint.io/ignore: {value}\n");
+        let dir = repo(&[("app.yaml", &text)]);
+        let (_, found) = check_json(dir.path(), &["--profile", "istio-0.2", "."]);
+        let line = text.lines().nth(5).expect("the annotation");
+        let column = line.find("no-such-rule").expect("the name") + 1;
+        assert_eq!(places(&found), [("unused-suppression", 6, column)], "{value}");
+    }
+}
+
+#[test]
 fn an_object_without_api_version_is_reported_at_its_kind_or_at_the_misspelt_key() {
     // No key like `apiVersion` at all: the finding is at the kind (`ConfigMap`, column 7)
     // and asks for one. A key
