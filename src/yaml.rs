@@ -1053,6 +1053,13 @@ mod tests {
         assert_eq!(a.get("args").unwrap().items().count(), 2);
         assert_eq!(&text[a.get("c").unwrap().span()], "1");
         assert_eq!(a.get("b").unwrap().scalar(), Some("[ {} ]"));
+        // At the root, with the closer on the line right after the opener (which no
+        // space begins).
+        let text = "args: [\n]\nnext: 1\n";
+        let s = parse_stream(text);
+        assert!(s.errors.is_empty(), "{:?}", s.errors);
+        assert_eq!(s.documents[0].root().get("args").unwrap().items().count(), 0);
+        assert_eq!(&text[s.documents[0].root().get("next").unwrap().span()], "1");
     }
 
     #[test]
