@@ -206,6 +206,8 @@ fn root_flow_collection(text: &str) -> Option<usize> {
 fn dedented_closer(text: &str, offset: usize) -> Option<(usize, usize)> {
     let starts: Vec<usize> = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
     let line_of = |b: usize| starts.partition_point(|&s| s <= b) - 1;
+    // A line without its break. (With the break, `e` for `e - 1`, the answers are the
+    // same: the opener is read after `trim_end`, a closer by its start.)
     let line = |i: usize| {
         let end = starts.get(i + 1).map_or(text.len(), |&e| e - 1);
         text[starts[i]..end].trim_end_matches('\r')
@@ -1055,11 +1057,13 @@ mod tests {
         assert_eq!(a.get("b").unwrap().scalar(), Some("[ {} ]"));
         // At the root, with the closer on the line right after the opener (which no
         // space begins).
-        let text = "args: [\n]\nnext: 1\n";
-        let s = parse_stream(text);
-        assert!(s.errors.is_empty(), "{:?}", s.errors);
-        assert_eq!(s.documents[0].root().get("args").unwrap().items().count(), 0);
-        assert_eq!(&text[s.documents[0].root().get("next").unwrap().span()], "1");
+        // A closing line longer than the opener's (its indentation is what counts).
+        for text in ["args: [\n]\nnext: 1\n", "args: [\n] # the end of the list of arguments\nnext: 1\n"] {
+            let s = parse_stream(text);
+            assert!(s.errors.is_empty(), "{text:?}: {:?}", s.errors);
+            assert_eq!(s.documents[0].root().get("args").unwrap().items().count(), 0);
+            assert_eq!(&text[s.documents[0].root().get("next").unwrap().span()], "1");
+        }
     }
 
     #[test]
