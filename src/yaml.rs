@@ -216,7 +216,8 @@ fn dedented_closer(text: &str, offset: usize) -> Option<(usize, usize)> {
     let err_line = line_of(offset.min(text.len()));
     let opener = (err_line.saturating_sub(200)..=err_line).rev().find(|&i| {
         let t = line(i).trim_end();
-        t.ends_with('[') || t.ends_with('{') || t.ends_with("'[") || t.ends_with("\"[")
+        // A flow collection, or a quoted scalar (`'[`, `"{`), left open at the line's end.
+        t.ends_with('[') || t.ends_with('{')
     })?;
     let k = indent(line(opener));
     (opener + 1..starts.len().min(opener + 2000)).find_map(|i| {
@@ -1058,10 +1059,10 @@ mod tests {
         // At the root, with the closer on the line right after the opener (which no
         // space begins).
         // A closing line longer than the opener's (its indentation is what counts).
-        for text in ["args: [\n]\nnext: 1\n", "args: [\n] # the end of the list of arguments\nnext: 1\n"] {
+        for text in ["args: [\n]\nnext: 1\n", "args: [\n] # the end of the list of arguments\nnext: 1\n", "args: {\n}\nnext: 1\n"] {
             let s = parse_stream(text);
             assert!(s.errors.is_empty(), "{text:?}: {:?}", s.errors);
-            assert_eq!(s.documents[0].root().get("args").unwrap().items().count(), 0);
+            assert!(s.documents[0].root().get("args").unwrap().is_flow());
             assert_eq!(&text[s.documents[0].root().get("next").unwrap().span()], "1");
         }
     }
