@@ -220,10 +220,16 @@ fn dedented_closer(text: &str, offset: usize) -> Option<(usize, usize)> {
         t.ends_with('[') || t.ends_with('{')
     })?;
     let k = indent(line(opener));
+    // From the line after the opener. (From the opener itself the answer differs only
+    // when the opener line starts with a closer, `}, {`: that line is re-indented
+    // first, harmlessly, and the next pass finds the same closer.)
     (opener + 1..starts.len().min(opener + 2000)).find_map(|i| {
         let l = line(i);
         let t = l.trim_start_matches(' ');
         let n = indent(l);
+        // Two columns past the opener's indentation. (Any indentation past it gives the
+        // same tree, `k + 2 + n` spaces as well: flow content and the continuation lines
+        // of a quoted scalar drop their leading spaces, and positions are mapped back.)
         (n <= k && (t.starts_with(']') || t.starts_with('}'))).then(|| (starts[i], k + 2 - n))
     })
 }
@@ -239,6 +245,8 @@ fn parse_all(text: &str, insertions: &[(usize, usize)]) -> Stream {
                 // Resume at the first `---` after the start of the broken document.
                 let next = next_document_marker(text, err.document_start);
                 out.errors.push(err);
+                // `next > base` always holds (a document starts at or after `base`, and
+                // the marker is on a later line): the guard only keeps a loop impossible.
                 match next {
                     Some(next) if next > base => base = next,
                     _ => break,
@@ -254,6 +262,9 @@ fn parse_all(text: &str, insertions: &[(usize, usize)]) -> Stream {
 
 /// Offset of the first line after `offset` that starts with `---` (a document marker).
 fn next_document_marker(text: &str, offset: usize) -> Option<usize> {
+    // The start of the next line. (Its line break instead, `+ offset * 1`, gives the same
+    // answer: no marker starts at a line break, and the loop steps past it; `pos <= len`
+    // too: at the end, `rest` is empty and has no line break.)
     let mut pos = text[offset.min(text.len())..].find('\n')? + offset + 1;
     while pos < text.len() {
         let rest = &text[pos..];
@@ -1059,7 +1070,11 @@ mod tests {
         // At the root, with the closer on the line right after the opener (which no
         // space begins).
         // A closing line longer than the opener's (its indentation is what counts).
-        for text in ["args: [\n]\nnext: 1\n", "args: [\n] # the end of the list of arguments\nnext: 1\n", "args: {\n}\nnext: 1\n"] {
+        for text in [
+            "args: [\n]\nnext: 1\n",
+            "args: [\n] # the end of the list of arguments\nnext: 1\n",
+            "args: {\n}\nnext: 1\n",
+        ] {
             let s = parse_stream(text);
             assert!(s.errors.is_empty(), "{text:?}: {:?}", s.errors);
             assert!(s.documents[0].root().get("args").unwrap().is_flow());
@@ -1104,6 +1119,45 @@ mod tests {
         assert_eq!(&text[items[1].span()], "\"\u{e9}\"");
         assert_eq!(&text[items[2].get("b").unwrap().span()], "2");
         assert_eq!(&text[root.get("c").unwrap().span()], "\"d\"");
+    }
+
+    #[test]
+    fn a_closer_is_found_past_blank_lines_within_the_fixes_allowed() {
+        // Blank lines are no closers: were each taken for one, the eight re-indentations
+        // allowed would be spent before the `]`.
+        let text = format!("args: [\n  \"a\",\n{}]\nnext: 1\n", "\n".repeat(8));
+        let s = parse_stream(&text);
+        assert!(s.errors.is_empty(), "{:?}", s.errors);
+        assert_eq!(s.documents[0].root().get("args").unwrap().items().count(), 1);
+    }
+
+    #[test]
+    fn next_document_marker_is_a_line_starting_with_three_dashes() {
+        let at = next_document_marker;
+        assert_eq!(at("a: 1\n---\nb: 2\n", 0), Some(5));
+        // The line holding `offset` is not looked at, whatever it holds, even empty.
+        assert_eq!(at("---\na: 1\n---\n", 0), Some(9));
+        assert_eq!(at("a: 1\n--- b\n--- c\n", 6), Some(11));
+        assert_eq!(at("\n---\n", 0), Some(1));
+        // The dashes end with a space, a tab, a line break or the text.
+        assert_eq!(at("a\n--- b\n", 0), Some(2));
+        assert_eq!(at("a\n---\tb\n", 0), Some(2));
+        assert_eq!(at("a\r\n---\r\nb", 0), Some(3));
+        assert_eq!(at("a\n---\nb", 0), Some(2));
+        assert_eq!(at("a\n---", 0), Some(2));
+        // More dashes, other text after them, other text as long, indented: no marker.
+        assert_eq!(at("a\n---x\n----\nxyz b\n ---\n", 0), None);
+        assert_eq!(at("a: 1", 0), None);
+    }
+
+    #[test]
+    fn parsing_resumes_at_each_marker_after_a_broken_document() {
+        let text = "a: [\n---\nb: 1\n--- {c\n---\nd: 2\n";
+        let s = parse_stream(text);
+        assert_eq!(s.errors.len(), 2, "{:?}", s.errors);
+        let keys: Vec<&str> =
+            s.documents.iter().map(|d| d.root().entries().next().unwrap().0.scalar().unwrap()).collect();
+        assert_eq!(keys, ["b", "d"]);
     }
 
     /// Where the marker goes: the tree is the same without it (the parser only holds
