@@ -1160,6 +1160,73 @@ mod tests {
         assert_eq!(keys, ["b", "d"]);
     }
 
+    #[test]
+    fn offsets_map_the_parsed_copy_back_to_the_file() {
+        // Two spaces inserted at 10 of a copy of a chunk starting at 100: a position inside
+        // them is where they were put in.
+        let chunk = "x".repeat(50);
+        let insertions = [(110, 2)];
+        let offsets = Offsets::new(&chunk, 100, &insertions);
+        let back: Vec<usize> = [109, 110, 111, 112, 115].into_iter().map(|p| offsets.unpatch(p)).collect();
+        assert_eq!(back, [109, 110, 110, 110, 113]);
+        // Progress through the chunk, in bytes of it.
+        assert_eq!([50, 100, 120, 1000].map(|b| offsets.read(b)), [0, 0, 20, 50]);
+    }
+
+    /// A document's buffers are kept for the whole run: what `exact` hands over has no
+    /// slack, a small buffer keeps its room for the next document, a large one is given
+    /// away.
+    #[test]
+    fn exact_copies_a_small_buffer_and_hands_over_a_large_one() {
+        let small: Vec<u32> = Vec::with_capacity(LARGE_BUFFER / 4);
+        let large: Vec<u32> = Vec::with_capacity(LARGE_BUFFER / 4 + 1);
+        for (mut buffer, kept) in [(small, LARGE_BUFFER / 4), (large, 0)] {
+            buffer.extend([1, 2, 3]);
+            let out = exact(&mut buffer);
+            assert_eq!((out.as_slice(), out.capacity()), ([1, 2, 3].as_slice(), 3));
+            assert_eq!((buffer.len(), buffer.capacity()), (0, kept));
+        }
+        let small = String::with_capacity(LARGE_BUFFER);
+        let large = String::with_capacity(LARGE_BUFFER + 1);
+        for (mut buffer, kept) in [(small, LARGE_BUFFER), (large, 0)] {
+            buffer.push_str("abc");
+            let out = exact_string(&mut buffer);
+            assert_eq!((out.as_str(), out.capacity()), ("abc", 3));
+            assert_eq!((buffer.len(), buffer.capacity()), (0, kept));
+        }
+    }
+
+    /// A large buffer grows to what the rest of the text will need at the rate so far,
+    /// plus a tenth (an eighth more at least); a small one, or one with nothing read yet,
+    /// as a vector does. There is always room for what is asked.
+    #[test]
+    fn reserve_ahead_sizes_a_large_buffer_from_the_text_read() {
+        let grown = |len: usize, more: usize, read: usize, total: usize| {
+            let mut buffer: Vec<u32> = Vec::with_capacity(len);
+            buffer.resize(len, 0);
+            reserve_ahead(&mut buffer, more, read, total);
+            assert!(buffer.capacity() >= len + more, "{len} + {more}: {}", buffer.capacity());
+            buffer.capacity()
+        };
+        let large = 500_000; // 2 MB of u32, over LARGE_BUFFER
+        // Half the text read: twice the items, and a tenth more.
+        assert!((1_100_000..1_110_000).contains(&grown(large, 1, 5_000_000, 10_000_000)));
+        // All of it read: an eighth more.
+        assert!((562_500..570_000).contains(&grown(large, 1, 10_000_000, 10_000_000)));
+        // Asking for more than either.
+        assert!((1_500_000..1_510_000).contains(&grown(large, 1_000_000, 10_000_000, 10_000_000)));
+        // At exactly LARGE_BUFFER bytes the estimate is used.
+        assert!((576_716..580_000).contains(&grown(LARGE_BUFFER / 4, 1, 5_000_000, 10_000_000)));
+        // Nothing read yet, or a small buffer: the estimate would be no use.
+        assert!(grown(large, 1, 0, 10_000_000) >= large + 1);
+        assert!(grown(10, 1, 1, 1_000) < 1_000);
+        // Room already there: nothing changes.
+        let mut buffer: Vec<u32> = Vec::with_capacity(large);
+        buffer.push(1);
+        reserve_ahead(&mut buffer, 1, 1, 10);
+        assert_eq!(buffer.capacity(), large);
+    }
+
     /// Where the marker goes: the tree is the same without it (the parser only holds
     /// more in memory), so its placement is pinned here.
     #[test]
