@@ -446,7 +446,8 @@ impl Builder<'_> {
         }
         let first = to_u32(self.children.len());
         // A mapping left with a key and no value (an error the parser reports) keeps
-        // whole pairs only.
+        // whole pairs only. (A guard: the parser ends a mapping only after a value, an
+        // empty one at least, so `count % 2` is 0 and `+=` would do the same.)
         let mut count = self.scratch.len() - open.mark;
         if open.map {
             count -= count % 2;
@@ -491,6 +492,8 @@ impl Builder<'_> {
                 second: self.nodes[second as usize].span(),
             });
         };
+        // Both ways report the same pairs in the same order (each later key with the
+        // first of its text); they differ in cost only.
         if pairs.len() <= 32 {
             // Small mappings (nearly all): compare pairwise, no allocation, no hashing.
             for (i, (k, text)) in keys().enumerate() {
@@ -519,6 +522,8 @@ fn closing_quote(text: &str, start: usize) -> Option<usize> {
     let quote = rest.as_bytes()[open];
     let bytes = &rest.as_bytes()[open + 1..];
     let mut i = 0;
+    // The parser has read the scalar, so its closing quote is there: the loop returns
+    // before `i` reaches the end (`i <= len` would do the same).
     while i < bytes.len() {
         match bytes[i] {
             b'\\' if quote == b'"' => i += 2,
@@ -1020,6 +1025,14 @@ mod tests {
         let root = s.documents[0].root();
         assert_eq!(&text[root.get("a").unwrap().span()], "\"x\\\" y\"");
         assert_eq!(&text[root.get("b").unwrap().span()], "'it''s'");
+        // A backslash is no escape in single quotes; `''` anywhere; after a tag or an
+        // anchor; in a document after a broken one (the chunk then starts past 0).
+        let text = "a: [\n---\nc: 'C:\\'  # e\nd: 'x''yz'  # f\ne: !!str 'q'  # g\nf: &h \"r\"  # i\n";
+        let s = parse_stream(text);
+        assert_eq!(s.errors.len(), 1, "{:?}", s.errors);
+        let root = s.documents[0].root();
+        let spans: Vec<&str> = ["c", "d", "e", "f"].iter().map(|k| &text[root.get(k).unwrap().span()]).collect();
+        assert_eq!(spans, ["'C:\\'", "'x''yz'", "!!str 'q'", "&h \"r\""]);
     }
 
     #[test]
@@ -1225,6 +1238,13 @@ mod tests {
         buffer.push(1);
         reserve_ahead(&mut buffer, 1, 1, 10);
         assert_eq!(buffer.capacity(), large);
+    }
+
+    #[test]
+    fn an_anchored_scalar_can_be_aliased() {
+        let s = parse_stream("a: &x v\nb: *x\n");
+        assert!(s.errors.is_empty(), "{:?}", s.errors);
+        assert_eq!(s.documents[0].root().get("b").and_then(|b| b.scalar()), Some("v"));
     }
 
     /// Where the marker goes: the tree is the same without it (the parser only holds
