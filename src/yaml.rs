@@ -1066,9 +1066,49 @@ mod tests {
             ("enabled", ScalarType::Str),
             ("1.2.3", ScalarType::Str),
             ("-", ScalarType::Str),
+            (".inf", ScalarType::Float),
+            ("-.Inf", ScalarType::Float),
+            (".NaN", ScalarType::Float),
+            ("-5", ScalarType::Int),
+            ("+0x1F", ScalarType::Int),
         ] {
             assert_eq!(resolve_plain(v), t, "{v}");
         }
+    }
+
+    /// A tag decides the type whatever the text; an unknown tag leaves it to the text.
+    #[test]
+    fn typed_reads_of_scalars() {
+        let text = "a: !!str 5\nb: !!int \"5\"\nc: !!bool \"x\"\nd: !!float \"1\"\ne: !!null \"\"\nf: !custom 5\ng: \"5\"\nh: [x]\n";
+        let s = parse_stream(text);
+        let root = s.documents[0].root();
+        let types: Vec<Option<ScalarType>> =
+            ["a", "b", "c", "d", "e", "f", "g", "h"].iter().map(|k| root.get(k).unwrap().k8s_type()).collect();
+        use ScalarType::{Bool, Float, Int, Null, Str};
+        assert_eq!(types, [Some(Str), Some(Int), Some(Bool), Some(Float), Some(Null), Some(Int), Some(Str), None]);
+        let text = "a: true\nb: Off\nc: \"true\"\nd: 1\ne: ~\nf:\ng: null\nh: \"\"\ni: -5\n";
+        let s = parse_stream(text);
+        let root = s.documents[0].root();
+        let get = |k: &str| root.get(k).unwrap();
+        let bools: Vec<Option<bool>> = ["a", "b", "c", "d"].iter().map(|k| get(k).as_bool()).collect();
+        assert_eq!(bools, [Some(true), Some(false), None, None]);
+        let nulls: Vec<bool> = ["e", "f", "g", "h", "a"].iter().map(|k| get(k).is_null()).collect();
+        assert_eq!(nulls, [true, true, true, false, false]);
+        assert_eq!((get("i").as_i64(), get("c").as_i64()), (Some(-5), None));
+    }
+
+    #[test]
+    fn a_key_written_as_an_alias_is_found_by_its_text() {
+        let s = parse_stream("a: &k name\n*k : 5\n");
+        assert!(s.errors.is_empty(), "{:?}", s.errors);
+        assert_eq!(s.documents[0].root().get("name").and_then(|v| v.as_i64()), Some(5));
+    }
+
+    #[test]
+    fn mentions_looks_in_every_scalar() {
+        let s = parse_stream("a: [b, {c: d}]\n");
+        let doc = &s.documents[0];
+        assert_eq!(["a", "d", "$patch", "e"].map(|t| doc.mentions(t)), [true, true, false, false]);
     }
 
     #[test]
@@ -1115,7 +1155,8 @@ mod tests {
         }
         let s = parse_stream(&text);
         assert!(s.errors.is_empty());
-        assert!(s.documents[0].node_count() < 1000);
+        // The root, `a` with its list of nine, and 25 keys with a list of six aliases.
+        assert_eq!(s.documents[0].node_count(), 1 + 11 + 25 * 8);
     }
 
     #[test]
