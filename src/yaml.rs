@@ -1079,12 +1079,12 @@ mod tests {
     /// A tag decides the type whatever the text; an unknown tag leaves it to the text.
     #[test]
     fn typed_reads_of_scalars() {
+        use ScalarType::{Bool, Float, Int, Null, Str};
         let text = "a: !!str 5\nb: !!int \"5\"\nc: !!bool \"x\"\nd: !!float \"1\"\ne: !!null \"\"\nf: !custom 5\ng: \"5\"\nh: [x]\n";
         let s = parse_stream(text);
         let root = s.documents[0].root();
         let types: Vec<Option<ScalarType>> =
             ["a", "b", "c", "d", "e", "f", "g", "h"].iter().map(|k| root.get(k).unwrap().k8s_type()).collect();
-        use ScalarType::{Bool, Float, Int, Null, Str};
         assert_eq!(types, [Some(Str), Some(Int), Some(Bool), Some(Float), Some(Null), Some(Int), Some(Str), None]);
         let text = "a: true\nb: Off\nc: \"true\"\nd: 1\ne: ~\nf:\ng: null\nh: \"\"\ni: -5\n";
         let s = parse_stream(text);
