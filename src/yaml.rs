@@ -1086,7 +1086,7 @@ mod tests {
         let types: Vec<Option<ScalarType>> =
             ["a", "b", "c", "d", "e", "f", "g", "h"].iter().map(|k| root.get(k).unwrap().k8s_type()).collect();
         assert_eq!(types, [Some(Str), Some(Int), Some(Bool), Some(Float), Some(Null), Some(Int), Some(Str), None]);
-        let text = "a: true\nb: Off\nc: \"true\"\nd: 1\ne: ~\nf:\ng: null\nh: \"\"\ni: -5\n";
+        let text = "a: true\nb: Off\nc: \"true\"\nd: 1\ne: ~\nf:\ng: null\nh: \"\"\ni: -5\nj: 0644\nk: 0\n";
         let s = parse_stream(text);
         let root = s.documents[0].root();
         let get = |k: &str| root.get(k).unwrap();
@@ -1095,6 +1095,8 @@ mod tests {
         let nulls: Vec<bool> = ["e", "f", "g", "h", "a"].iter().map(|k| get(k).is_null()).collect();
         assert_eq!(nulls, [true, true, true, false, false]);
         assert_eq!((get("i").as_i64(), get("c").as_i64()), (Some(-5), None));
+        // A leading 0 is octal in YAML 1.1; 0 alone is zero.
+        assert_eq!((get("j").as_i64(), get("k").as_i64()), (Some(0o644), Some(0)));
     }
 
     #[test]
