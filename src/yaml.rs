@@ -1071,6 +1071,10 @@ mod tests {
             (".NaN", ScalarType::Float),
             ("-5", ScalarType::Int),
             ("+0x1F", ScalarType::Int),
+            // An exponent needs digits, and only digits.
+            ("1e", ScalarType::Str),
+            ("1e5x", ScalarType::Str),
+            ("1e-5", ScalarType::Float),
         ] {
             assert_eq!(resolve_plain(v), t, "{v}");
         }
