@@ -710,11 +710,13 @@ fn object_of<'a>(node: NodeRef<'a>, file: FileId, doc: usize, default_ns: &'a st
     let metadata = node.get("metadata");
     let name = metadata.and_then(|m| m.get("name")).and_then(|n| n.scalar()).filter(|n| !n.is_empty());
     let generate_name = metadata.and_then(|m| m.get("generateName")).and_then(|n| n.scalar()).filter(|n| !n.is_empty());
+    // Without `apiVersion`, or with an empty one (`kubectl apply` rejects both), a named
+    // object is still an object; kustomize's own files may leave `apiVersion` out.
+    let unversioned = (name.is_some() || generate_name.is_some()) && !["Kustomization", "Component"].contains(&kind);
     let api_version = match node.get("apiVersion") {
-        Some(v) => v.scalar().filter(|s| !s.is_empty())?,
-        // kustomize's own files may leave `apiVersion` out.
-        None if (name.is_some() || generate_name.is_some()) && !["Kustomization", "Component"].contains(&kind) => "",
-        None => return None,
+        Some(v) if v.is_null() || v.scalar() == Some("") => unversioned.then_some("")?,
+        Some(v) => v.scalar()?,
+        None => unversioned.then_some("")?,
     };
     let namespace = metadata.and_then(|m| m.get("namespace")).and_then(|n| n.scalar()).filter(|n| !n.is_empty());
     Some(Object {

@@ -504,6 +504,17 @@ fn an_object_without_api_version_is_reported_at_its_kind_or_at_the_misspelt_key(
         assert_eq!(places(&found), [("missing-api-version", 6, 1)], "{key}");
         assert_eq!(found[0].help, Some(format!("rename `{key}` to `apiVersion`")));
     }
+    // `apiVersion` written with no value, `~`, `null` or `""`: `kubectl apply` rejects it
+    // as it does a missing one, and the object is still checked (its port has no name).
+    let service = "kind: Service\nmetadata:\n  name: web\nspec:\n  ports:\n  - port: 80\n";
+    for (value, column) in [("", 1), (" ~", 13), (" null", 13), (" \"\"", 13)] {
+        let text = format!("apiVersion:{value}\n{service}");
+        let dir = repo(&[("app.yaml", &text)]);
+        let (_, found) = check_json(dir.path(), &["--profile", "istio-0.2", "."]);
+        assert_eq!(places(&found), [("missing-api-version", 1, column), ("unnamed-service-port", 7, 11)], "{value:?}");
+        assert!(found[0].message.contains("empty `apiVersion`"), "{value:?}: {}", found[0].message);
+        assert_eq!(found[0].help.as_deref(), Some("set the `apiVersion` of `Service` (e.g. `v1` or `apps/v1`)"));
+    }
 }
 
 #[test]

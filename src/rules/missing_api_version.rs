@@ -26,6 +26,18 @@ const OBJECT_KEYS: &[&str] = &[
 
 pub fn check(cx: &Context<'_>, sink: &mut Sink) {
     for object in cx.index.objects.iter().filter(|o| o.missing_api_version) {
+        if let Some((key, value)) = object.node.get_entry("apiVersion") {
+            // Written, but empty or null: at the value, or at the key when there is none.
+            let span = if value.span().is_empty() { key.span() } else { value.span() };
+            let d = sink.report(
+                object,
+                span,
+                format!("{} has an empty `apiVersion`: `kubectl apply` rejects it", object.display_name()),
+            );
+            d.primary.message = "no API version".into();
+            d.help = Some(format!("set the `apiVersion` of `{}` (e.g. `v1` or `apps/v1`)", object.kind));
+            continue;
+        }
         let misspelt = object.node.entries().find(|(k, _)| k.scalar().is_some_and(looks_like_api_version));
         let (span, label) = match misspelt {
             Some((key, _)) => (key.span(), "did you mean `apiVersion`?"),
@@ -46,7 +58,7 @@ pub fn check(cx: &Context<'_>, sink: &mut Sink) {
 
 /// A top-level key that is probably a misspelt `apiVersion`: not one of an object's
 /// other keys, and close to it (case, a missing prefix, a typo). (`apiVersion` itself is
-/// never asked about: an object with that key, even empty, is not missing it.)
+/// never asked about: an object with that key is reported as having it empty.)
 fn looks_like_api_version(key: &str) -> bool {
     if OBJECT_KEYS.contains(&key) {
         return false;
