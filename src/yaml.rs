@@ -335,6 +335,8 @@ impl<'i> Offsets<'i> {
             if at + n <= patched {
                 shift += n;
             } else if at < patched {
+                // Inside the inserted spaces: back to where they were put in. (`at <=
+                // patched` would do the same: at `at` the shift is 0.)
                 shift += patched - at;
             }
         }
