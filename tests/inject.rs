@@ -518,8 +518,7 @@ fn indentation_of_inserted_text_follows_the_file() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Edge cases under `fixtures/inject/edge/`: each test states the expected behaviour; the
-// ignored ones fail today because of a bug in `src/inject.rs`.
+// Edge cases under `fixtures/inject/edge/`: each test states the expected behaviour.
 
 const EDGE: &str = "fixtures/inject/edge";
 

@@ -959,7 +959,7 @@ fn the_corpus_audit_is_complete_deterministic_and_agrees_with_csv() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Known bugs
+// Positions inside an embedded configuration (a defect once, fixed)
 
 #[test]
 fn positions_inside_a_config_that_starts_with_a_blank_line_are_exact() {
