@@ -975,6 +975,21 @@ mod tests {
         assert!(err.contains("two containers or volumes of one name"), "{err}");
     }
 
+    /// Insertions at one offset: deeper blocks first, and at one column, items of a
+    /// sequence before a new key (pushed here in the reverse of that order).
+    #[test]
+    fn insertions_at_one_offset_go_deepest_first_items_before_keys() {
+        let edits = vec![
+            Edit::insert(3, "E".into(), 5, false),
+            Edit::insert(3, "D".into(), 6, true),
+            Edit::insert(3, "C".into(), 7, true),
+            Edit::insert(3, "B".into(), 8, true),
+            Edit::insert(3, "A".into(), 8, false),
+            Edit::remove(0..1),
+        ];
+        assert_eq!(apply("xyz!", edits), "yzABCDE!");
+    }
+
     #[test]
     fn quoted_strings_escape_del_and_c1_controls() {
         assert_eq!(json_string("a\u{7f}b\u{9b}c\u{1b}"), "\"a\\u007fb\\u009bc\\u001b\"");
