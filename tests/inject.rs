@@ -545,6 +545,18 @@ fn lone_cr_line_breaks_are_kept() {
     check_layout(&format!("{EDGE}/cr-only.yaml"), true, 1);
 }
 
+/// A file of LF line breaks with one lone CR among them (a stray editor keystroke):
+/// the inserted lines end with LF, the file's own kind, and the CR stays the only one.
+#[test]
+fn a_stray_cr_among_lf_line_breaks_is_no_layout() {
+    let text = read(format!("{EDGE}/null-volumes.yaml")).replacen("kind: Deployment\n", "kind: Deployment\r", 1);
+    let (_dir, path) = temp_file("stray-cr.yaml", &text);
+    let output = inject(arg(&path), &[]);
+    assert!(output.contains("name: istio-proxy"), "{output}");
+    let (crlf, _, cr) = line_breaks(&output);
+    assert_eq!((crlf, cr), (0, 1), "{output:?}");
+}
+
 #[test]
 fn null_volumes_is_injected() {
     check_layout(&format!("{EDGE}/null-volumes.yaml"), true, 1);
