@@ -93,11 +93,15 @@ fn layout_of(text: &str, template: &PodTemplate<'_>) -> Layout {
     } else {
         "\n"
     };
+    // (Only differences of columns on lines after the first are used: `i - 1` or `i`
+    // for `i + 1` would shift both alike. The template's `spec` key, nested in the
+    // workload, is never on the first line of a block document.)
     let column = |at: usize| at - text[..at].rfind(['\n', '\r']).map_or(0, |i| i + 1);
     let mut unit = 2;
     if let Some((key, value)) = template.node.get_entry("spec") {
         if let Some((first, _)) = value.entries().next() {
             let (k, c) = (column(key.span().start), column(first.span().start));
+            // (A block mapping's entries are deeper than its key: `c >= k` is the same.)
             if c > k && !value.is_flow() {
                 unit = c - k;
             }

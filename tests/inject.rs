@@ -557,6 +557,17 @@ fn a_stray_cr_among_lf_line_breaks_is_no_layout() {
     assert_eq!((crlf, cr), (0, 1), "{output:?}");
 }
 
+/// A pod spec written in flow style says nothing of the file's indentation: the
+/// annotation added to the block metadata beside it is indented by the default two.
+#[test]
+fn a_flow_pod_spec_leaves_the_indentation_at_two() {
+    let text = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: echo\nspec:\n  selector:\n    matchLabels:\n      app: echo\n  template:\n    metadata:\n      labels:\n        app: echo\n    spec: {containers: [{name: echo, image: \"hashicorp/http-echo:1.0\"}]}\n";
+    let (_dir, path) = temp_file("flow-spec.yaml", text);
+    let output = inject(arg(&path), &[]);
+    let want = "\n      labels:\n        app: echo\n      annotations:\n        sidecar.istio.io/status: injected-version-0.2.6\n    spec: {";
+    assert!(output.contains(want), "{output}");
+}
+
 #[test]
 fn null_volumes_is_injected() {
     check_layout(&format!("{EDGE}/null-volumes.yaml"), true, 1);
