@@ -118,10 +118,15 @@ fn layout_of(text: &str, template: &PodTemplate<'_>) -> Layout {
     Layout { newline, unit, indentless }
 }
 
-/// The offset of the `- ` that introduces a block sequence item starting at `at`.
+/// The offset of the `- ` that introduces a block sequence item starting at `at`: on
+/// the item's line, or alone on a line above it (`-`, then the item's content below).
 fn dash_before(text: &str, at: usize) -> Option<usize> {
     let line_start = text[..at].rfind(['\n', '\r']).map_or(0, |i| i + 1);
-    text[line_start..at].rfind('-').map(|i| line_start + i)
+    if let Some(i) = text[line_start..at].rfind('-') {
+        return Some(line_start + i);
+    }
+    let before = text[..at].trim_end_matches([' ', '\t', '\n', '\r']);
+    before.ends_with('-').then(|| before.len() - 1)
 }
 
 fn column(text: &str, at: usize) -> usize {

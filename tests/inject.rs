@@ -568,6 +568,20 @@ fn a_flow_pod_spec_leaves_the_indentation_at_two() {
     assert!(output.contains(want), "{output}");
 }
 
+/// `-` alone on its line, the item's content below: the sidecar goes in at that dash's
+/// column (it was put at column 0, and the rewrite refused as invalid YAML).
+#[test]
+fn an_item_below_its_dash_is_injected() {
+    check_layout(&format!("{EDGE}/dash-alone.yaml"), true, 1);
+    let output = inject(&format!("{EDGE}/dash-alone.yaml"), &[]);
+    assert!(
+        output.contains(
+            "\n      -\n        name: echo\n        image: hashicorp/http-echo:1.0\n      - name: istio-proxy\n"
+        ),
+        "{output}"
+    );
+}
+
 #[test]
 fn null_volumes_is_injected() {
     check_layout(&format!("{EDGE}/null-volumes.yaml"), true, 1);
@@ -602,6 +616,7 @@ fn edge_fixtures_are_all_tested() {
     let tested = [
         "bom.yaml",
         "cr-only.yaml",
+        "dash-alone.yaml",
         "empty-annotations.yaml",
         "keep-block-scalar.yaml",
         "no-template-metadata.yaml",
