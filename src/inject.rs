@@ -999,6 +999,36 @@ mod tests {
         assert_eq!(apply("xyz!", edits), "yzABCDE!");
     }
 
+    /// Plain where YAML reads the text back as the same string, quoted elsewhere.
+    #[test]
+    fn strings_are_quoted_where_plain_text_would_read_otherwise() {
+        let quoted = [
+            "", " x", "x ", "true", "1", "0o17", "~", "-", "- x", "?x", ":x", "#x", "&a", "*a", "!x", "|", ">", "'a'",
+            "\"a\"", "%x", "@x", "`x", "[a]", "{a}", ",x", "a: b", "a #b", "a:", "a\nb", "a\rb", "a\tb",
+        ];
+        let plain = [
+            "x",
+            "-v",
+            "--configPath",
+            "-x y",
+            "a:b",
+            "a#b",
+            "a-",
+            "1m0s",
+            "istio-pilot.istio-system:8080",
+            "/etc/certs/",
+        ];
+        let wrong: Vec<&str> = quoted.iter().filter(|s| !needs_quotes(s)).copied().collect();
+        assert!(wrong.is_empty(), "written plain: {wrong:?}");
+        let wrong: Vec<&str> = plain.iter().filter(|s| needs_quotes(s)).copied().collect();
+        assert!(wrong.is_empty(), "quoted: {wrong:?}");
+        // Empty collections on the key's line; others below it.
+        assert_eq!(scalar_text(&Val::Map(Vec::new())).as_deref(), Some("{}"));
+        assert_eq!(scalar_text(&Val::Seq(Vec::new())).as_deref(), Some("[]"));
+        assert_eq!(scalar_text(&Val::Seq(vec![Val::Int(1)])), None);
+        assert_eq!(scalar_text(&Val::Str("-".into())).as_deref(), Some("\"-\""));
+    }
+
     #[test]
     fn quoted_strings_escape_del_and_c1_controls() {
         assert_eq!(json_string("a\u{7f}b\u{9b}c\u{1b}"), "\"a\\u007fb\\u009bc\\u001b\"");
