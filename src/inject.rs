@@ -348,6 +348,8 @@ fn ensure_entry(
 ) -> Result<(), String> {
     let (head, rest) = path.split_first().expect("non-empty path");
     match map.get(head) {
+        // (Unreached by the status annotation: a workload carrying it is already
+        // injected and never rewritten. A guard, with the clearer message.)
         Some(_) if rest.is_empty() => Err(format!("`{head}` is already set")),
         Some(child) if child.is_map() && (child.is_flow() || child.entries().next().is_some()) => {
             ensure_entry(text, child, rest, value, layout, edits)
@@ -997,6 +999,19 @@ mod tests {
             Edit::remove(0..1),
         ];
         assert_eq!(apply("xyz!", edits), "yzABCDE!");
+    }
+
+    /// Items that are collections: the dash on the first line of their block.
+    #[test]
+    fn block_items_of_collections() {
+        let layout = Layout { newline: "\n", unit: 2, indentless: true };
+        let items = [
+            Val::Seq(vec![Val::Str("a".into()), Val::Str("b".into())]),
+            Val::Map(vec![("k".into(), Val::Int(1)), ("l".into(), Val::Seq(vec![Val::Bool(true)]))]),
+        ];
+        let mut lines = Vec::new();
+        block_seq(&items, 2, &layout, &mut lines);
+        assert_eq!(lines, ["  - - a", "    - b", "  - k: 1", "    l:", "    - true"]);
     }
 
     /// Plain where YAML reads the text back as the same string, quoted elsewhere.

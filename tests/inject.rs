@@ -582,8 +582,43 @@ fn an_item_below_its_dash_is_injected() {
     );
 }
 
+/// Lists written empty in flow style take the sidecar's items in flow style; a layout
+/// meshlint does not rewrite is refused with what is wrong, and the file left as it is.
+#[test]
+fn lists_and_maps_written_empty() {
+    let base = read(format!("{EDGE}/null-volumes.yaml")).replace("      volumes:\n", "");
+    let flow = format!("{base}      volumes: []\n      initContainers: []\n");
+    let (_dir, path) = temp_file("flow-empty.yaml", &flow);
+    let output = inject(arg(&path), &[]);
+    assert!(output.contains("\n      volumes: [{\"name\": \"istio-envoy\", \"emptyDir\""), "{output}");
+    assert!(output.contains("\n      initContainers: [{\"name\": \"istio-init\", "), "{output}");
+    let refused = [
+        (format!("{base}      volumes: ~\n"), "`volumes` is not a list"),
+        (
+            base.replace("      - name: accounting\n        image: example.com/accounting:2.1\n", "")
+                .replace("containers:", "containers: []"),
+            "the pod has no containers",
+        ),
+        (
+            base.replace("    metadata:\n      labels:", "    metadata:\n      annotations:\n      labels:"),
+            "`annotations` is empty or not a mapping",
+        ),
+    ];
+    for (text, why) in refused {
+        let (_dir, path) = temp_file("refused.yaml", &text);
+        let out = run_expect(&["inject", "--write", arg(&path)], 2);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(why), "{why}: {err}");
+        assert_eq!(read(&path), text, "{why}: the file was changed");
+    }
+}
+
 #[test]
 fn null_volumes_is_injected() {
+    let output = inject(&format!("{EDGE}/null-volumes.yaml"), &[]);
+    // The file's sequences are indentless; the items given to the empty key are indented
+    // (what tells `uninject` that the key was the file's own).
+    assert!(output.contains("\n      volumes:\n        - name: istio-envoy\n"), "{output}");
     check_layout(&format!("{EDGE}/null-volumes.yaml"), true, 1);
 }
 
