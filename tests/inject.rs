@@ -582,6 +582,23 @@ fn an_item_below_its_dash_is_injected() {
     );
 }
 
+/// Each workload is reported on stderr at its `kind:` line, by kind, namespace and name,
+/// with the decision; the Service is not a workload.
+#[test]
+fn each_workload_is_reported_where_it_is() {
+    let path = format!("{LAYOUT}/multi-doc.yaml");
+    let out = run_expect(&["inject", "-f", &path], 0);
+    let err = String::from_utf8_lossy(&out.stderr);
+    let text = read(&path);
+    let line = |needle: &str| text.lines().position(|l| l == needle).expect("the line") + 1;
+    let want = format!(
+        "{path}:{}: Deployment/default/frontend injected: the injection policy is `enabled`\n{path}:{}: Job/default/migrate injected: the injection policy is `enabled`\n",
+        line("kind: Deployment"),
+        line("kind: Job")
+    );
+    assert_eq!(err, want);
+}
+
 /// Lists written empty in flow style take the sidecar's items in flow style; a layout
 /// meshlint does not rewrite is refused with what is wrong, and the file left as it is.
 #[test]
