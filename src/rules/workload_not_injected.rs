@@ -1,20 +1,19 @@
 //! `workload-not-injected`: a workload that will run without a sidecar.
 
 use super::{Context, Sink};
+use crate::istio::Profile;
 use crate::istio::decide::{Outcome, Reason};
-use crate::istio::{Profile, modern};
 use crate::model::PodTemplate;
 
 pub fn check(cx: &Context<'_>, sink: &mut Sink) {
     for object in cx.definitions() {
         let Some(template) = PodTemplate::of(object) else { continue };
-        let mut decision = cx.engine.decide(object, &template);
-        // Under the modern profile an unlabelled namespace is `namespace-not-injected`'s,
-        // unless labelling it would not bring the pods in: then what else keeps them out.
-        if cx.profile == Profile::Modern && decision.reason == Reason::NamespaceNotWatched {
-            decision = modern::decide_in_enabled_namespace(cx.modern, object, &template);
-        }
+        let decision = cx.engine.decide(object, &template);
         if decision.outcome != Outcome::NotInjected || decision.reason == Reason::ExemptNamespace {
+            continue;
+        }
+        // Under the modern profile an unlabelled namespace is `namespace-not-injected`'s.
+        if cx.profile == Profile::Modern && decision.reason == Reason::NamespaceNotWatched {
             continue;
         }
         let d = sink.report(
