@@ -597,6 +597,17 @@ fn each_workload_is_reported_where_it_is() {
         line("kind: Job")
     );
     assert_eq!(err, want);
+    // A workload left out is said to be, with why.
+    let text = read(format!("{EDGE}/null-volumes.yaml"))
+        .replacen("  name: accounting\n", "  name: accounting\n  annotations:\n    sidecar.istio.io/inject: \"false\"\n", 1);
+    let (_dir, path) = temp_file("opt-out.yaml", &text);
+    let out = run_expect(&["inject", "-f", arg(&path)], 0);
+    let want = format!(
+        "{}:2: Deployment/default/accounting not injected: annotation `sidecar.istio.io/inject: \"false\"` opts out\n",
+        path.display()
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stderr), want);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), text, "nothing changed");
 }
 
 /// Lists written empty in flow style take the sidecar's items in flow style; a layout
