@@ -984,6 +984,17 @@ mod tests {
         let err = verify(&files, &index, 0, &new_text, |o, t| decide::already_injected(o, t).is_some(), &[true])
             .expect_err("the verifier refuses it");
         assert!(err.contains("two containers or volumes of one name"), "{err}");
+        // With another file before it in the run, whose pod repeats a name itself: each
+        // rewritten pod is compared with its own old self only.
+        let other = text.replace("      volumes:\n      - name: istio-certs\n        emptyDir: {}\n", "      - name: m\n        image: m\n");
+        let files = [
+            load::load(0, "other.yaml".into(), None, other.into_bytes()),
+            load::load(1, "m.yaml".into(), None, text.as_bytes().to_vec()),
+        ];
+        let index = Index::build(&files, &options);
+        let err = verify(&files, &index, 1, &new_text, |o, t| decide::already_injected(o, t).is_some(), &[true])
+            .expect_err("the verifier refuses it");
+        assert!(err.contains("two containers or volumes of one name"), "{err}");
     }
 
     /// Insertions at one offset: deeper blocks first, and at one column, items of a
