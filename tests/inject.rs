@@ -610,6 +610,17 @@ fn each_workload_is_reported_where_it_is() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), text, "nothing changed");
 }
 
+/// A duplicate key elsewhere in the file is valid YAML (Kubernetes keeps the last
+/// value): the workload beside it is injected all the same, and the key kept as written.
+#[test]
+fn a_duplicate_key_elsewhere_does_not_stop_injection() {
+    let config = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  a: \"1\"\n  a: \"2\"\n---\n";
+    let text = format!("{config}{}", read(format!("{EDGE}/null-volumes.yaml")));
+    let (_dir, path) = temp_file("duplicate.yaml", &text);
+    let output = inject(arg(&path), &[]);
+    assert!(output.starts_with(config) && output.contains("- name: istio-proxy"), "{output}");
+}
+
 /// Lists written empty in flow style take the sidecar's items in flow style; a layout
 /// meshlint does not rewrite is refused with what is wrong, and the file left as it is.
 #[test]
