@@ -581,6 +581,8 @@ fn data_without_sidecar(root: NodeRef<'_>) -> Option<serde_json::Value> {
 fn to_value(node: NodeRef<'_>, budget: &mut usize, depth: usize) -> Option<serde_json::Value> {
     use serde_json::Value as J;
     *budget = budget.checked_sub(1)?;
+    // A guard: the parser reads nothing deeper than MAX_DEPTH, so this never fires (and
+    // a depth that stopped growing, `depth * 1` for `depth + 1`, would change nothing).
     if depth > crate::yaml::MAX_DEPTH {
         return None;
     }
@@ -986,7 +988,10 @@ mod tests {
         assert!(err.contains("two containers or volumes of one name"), "{err}");
         // With another file before it in the run, whose pod repeats a name itself: each
         // rewritten pod is compared with its own old self only.
-        let other = text.replace("      volumes:\n      - name: istio-certs\n        emptyDir: {}\n", "      - name: m\n        image: m\n");
+        let other = text.replace(
+            "      volumes:\n      - name: istio-certs\n        emptyDir: {}\n",
+            "      - name: m\n        image: m\n",
+        );
         let files = [
             load::load(0, "other.yaml".into(), None, other.into_bytes()),
             load::load(1, "m.yaml".into(), None, text.as_bytes().to_vec()),
@@ -1085,5 +1090,36 @@ mod tests {
             "containers",
             r#"{"name":"istio-proxy","image":"p","args":["proxy","sidecar"],"ports":[{"containerPort":1}]}"#
         ));
+        // The core-dump init container (`--coreDump`): its shell command exactly.
+        let core = |command: &str, args: &str| {
+            let item = format!(
+                r#"{{"name":"enable-core-dump","image":"alpine","command":{command},"args":{args},"securityContext":{{"privileged":true}}}}"#
+            );
+            shape("initContainers", &item)
+        };
+        let sysctl = r#""sysctl -w kernel.core_pattern=/etc/istio/proxy/core.%e.%p.%t && ulimit -c unlimited""#;
+        assert!(core(r#"["/bin/sh"]"#, &format!(r#"["-c", {sysctl}]"#)));
+        assert!(!core(r#"["/bin/bash"]"#, &format!(r#"["-c", {sysctl}]"#)));
+        assert!(!core(r#"["/bin/sh"]"#, &format!(r#"["-x", {sysctl}]"#)));
+        assert!(!core(r#"["/bin/sh"]"#, &format!(r#"["-c", {sysctl}, "more"]"#)));
+        assert!(!core(r#"["/bin/sh"]"#, r#"["-c", "ulimit -c unlimited"]"#));
+    }
+
+    /// What the verifier compares: the data as Kubernetes reads it, types included (a
+    /// rewrite that turned `1` into `"1"` must not pass), nested as deep as the parser
+    /// allows.
+    #[test]
+    fn data_is_compared_with_its_types_at_any_depth() {
+        let data = |text: &str| {
+            let s = crate::yaml::parse_stream(text);
+            assert!(s.errors.is_empty(), "{:?}", s.errors);
+            data_without_sidecar(s.documents[0].root())
+        };
+        let typed = data("a: 1\nb: true\nc: ~\nd: \"1\"\ne: [x]\n").expect("small");
+        assert_eq!(typed, serde_json::json!({"a": 1, "b": true, "d": "1", "e": ["x"]}));
+        let depth = crate::yaml::MAX_DEPTH - 1;
+        let deep = format!("a: {}1{}\n", "[".repeat(depth), "]".repeat(depth));
+        assert!(data(&deep).is_some(), "the deepest document the parser reads is compared");
+        assert_eq!(data("- a\n- [b]\n"), Some(serde_json::json!(["a", ["b"]])));
     }
 }

@@ -598,8 +598,11 @@ fn each_workload_is_reported_where_it_is() {
     );
     assert_eq!(err, want);
     // A workload left out is said to be, with why.
-    let text = read(format!("{EDGE}/null-volumes.yaml"))
-        .replacen("  name: accounting\n", "  name: accounting\n  annotations:\n    sidecar.istio.io/inject: \"false\"\n", 1);
+    let text = read(format!("{EDGE}/null-volumes.yaml")).replacen(
+        "  name: accounting\n",
+        "  name: accounting\n  annotations:\n    sidecar.istio.io/inject: \"false\"\n",
+        1,
+    );
     let (_dir, path) = temp_file("opt-out.yaml", &text);
     let out = run_expect(&["inject", "-f", arg(&path)], 0);
     let want = format!(
