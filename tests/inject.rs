@@ -429,6 +429,7 @@ layouts! {
     template_without_annotations: "no-template-annotations.yaml", true, 1;
     service_account_names_the_secret: "service-account.yaml", true, 1;
     block_scalar_ends_the_last_container: "block-scalar.yaml", true, 1;
+    template_metadata_after_spec: "metadata-last.yaml", false, 3;
 }
 
 #[test]
@@ -611,6 +612,24 @@ fn each_workload_is_reported_where_it_is() {
     );
     assert_eq!(String::from_utf8_lossy(&out.stderr), want);
     assert_eq!(String::from_utf8_lossy(&out.stdout), text, "nothing changed");
+    // `uninject` says the same of each workload: what it removed, or that there was none.
+    let injected = inject(&format!("{LAYOUT}/multi-doc.yaml"), &[]);
+    let (_dir, path) = temp_file("injected.yaml", &injected);
+    let out = run_expect(&["uninject", "-f", arg(&path)], 0);
+    let line = |text: &str, needle: &str| text.lines().position(|l| l == needle).expect("the line") + 1;
+    let (shown, deployment, job) = (path.display(), line(&injected, "kind: Deployment"), line(&injected, "kind: Job"));
+    let want = format!(
+        "{shown}:{deployment}: Deployment/default/frontend sidecar removed\n{shown}:{job}: Job/default/migrate sidecar removed\n"
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stderr), want);
+    let plain = format!("{LAYOUT}/multi-doc.yaml");
+    let out = run_expect(&["uninject", "-f", &plain], 0);
+    let text = read(&plain);
+    let (deployment, job) = (line(&text, "kind: Deployment"), line(&text, "kind: Job"));
+    let want = format!(
+        "{plain}:{deployment}: Deployment/default/frontend no sidecar to remove\n{plain}:{job}: Job/default/migrate no sidecar to remove\n"
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stderr), want);
 }
 
 /// A duplicate key elsewhere in the file is valid YAML (Kubernetes keeps the last
@@ -646,6 +665,8 @@ fn lists_and_maps_written_empty() {
             "`annotations` is empty or not a mapping",
         ),
     ];
+    let (_dir, injected) = temp_file("flow-injected.yaml", &output);
+    assert_eq!(uninject(arg(&injected)), flow, "uninject leaves the lists empty, as written");
     for (text, why) in refused {
         let (_dir, path) = temp_file("refused.yaml", &text);
         let out = run_expect(&["inject", "--write", arg(&path)], 2);
