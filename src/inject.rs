@@ -783,6 +783,9 @@ fn created_suffix<'k>(text: &str, map: NodeRef<'_>, keys: &[&'k str], layout: &L
         let Some(pos) = keys[..allowed].iter().position(|name| k.scalar() == Some(name)) else { break };
         // In a block mapping injection writes block lists in the file's sequence style; a
         // flow list, or one in the other style (see `fill_empty`), was the user's key.
+        // (A key counts only when all its items go, when `all_injected` holds anyway; it
+        // also ends the run, which for a file meshlint injected stops at the user's keys
+        // before the created ones, so `true` in its place gives the same text there.)
         if !all_injected(*v, keys[pos]) || v.is_flow() && !map.is_flow() {
             break;
         }
