@@ -685,6 +685,13 @@ fn null_volumes_is_injected() {
     check_layout(&format!("{EDGE}/null-volumes.yaml"), true, 1);
 }
 
+/// `initContainers:` written with no value, then `volumes` created after it: uninject
+/// keeps the user's key, told by its items' style.
+#[test]
+fn null_init_containers_is_injected() {
+    check_layout(&format!("{EDGE}/null-init-containers.yaml"), true, 1);
+}
+
 #[test]
 fn template_without_metadata_is_injected() {
     check_layout(&format!("{EDGE}/no-template-metadata.yaml"), true, 1);
@@ -718,6 +725,7 @@ fn edge_fixtures_are_all_tested() {
         "empty-annotations.yaml",
         "keep-block-scalar.yaml",
         "no-template-metadata.yaml",
+        "null-init-containers.yaml",
         "null-volumes.yaml",
     ];
     assert_eq!(names, tested);
