@@ -121,6 +121,8 @@ fn layout_of(text: &str, template: &PodTemplate<'_>) -> Layout {
 /// The offset of the `- ` that introduces a block sequence item starting at `at`: on
 /// the item's line, or alone on a line above it (`-`, then the item's content below).
 fn dash_before(text: &str, at: usize) -> Option<usize> {
+    // (Starting a character or two earlier, at the line break, gives the same answer: a
+    // dash ending the line before is what the fallback below finds too.)
     let line_start = text[..at].rfind(['\n', '\r']).map_or(0, |i| i + 1);
     if let Some(i) = text[line_start..at].rfind('-') {
         return Some(line_start + i);
