@@ -479,6 +479,8 @@ pub fn inject_file(
                 }
             }
         }
+        // (What is said of the workload follows from the decision as well: an injected
+        // one always has edits, one left out never, so `<` here would say the same.)
         let changed = edits.len() > before;
         workloads.push(WorkloadChange { object: name, line, decision: Some(decision), changed });
     }
@@ -1031,8 +1033,8 @@ mod tests {
             Val::Map(vec![("k".into(), Val::Int(1)), ("l".into(), Val::Seq(vec![Val::Bool(true)]))]),
         ];
         let mut lines = Vec::new();
-        block_seq(&items, 2, &layout, &mut lines);
-        assert_eq!(lines, ["  - - a", "    - b", "  - k: 1", "    l:", "    - true"]);
+        block_seq(&items, 4, &layout, &mut lines);
+        assert_eq!(lines, ["    - - a", "      - b", "    - k: 1", "      l:", "      - true"]);
     }
 
     /// Plain where YAML reads the text back as the same string, quoted elsewhere.

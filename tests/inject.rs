@@ -664,6 +664,11 @@ fn lists_and_maps_written_empty() {
             base.replace("    metadata:\n      labels:", "    metadata:\n      annotations:\n      labels:"),
             "`annotations` is empty or not a mapping",
         ),
+        (
+            base.replace("    metadata:\n      labels:", "    metadata:\n      annotations: []\n      labels:"),
+            "`annotations` is empty or not a mapping",
+        ),
+        (format!("{base}      volumes: {{}}\n"), "`volumes` is not a list"),
     ];
     let (_dir, injected) = temp_file("flow-injected.yaml", &output);
     assert_eq!(uninject(arg(&injected)), flow, "uninject leaves the lists empty, as written");
