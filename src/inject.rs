@@ -1024,6 +1024,15 @@ mod tests {
         assert_eq!(apply("xyz!", edits), "yzABCDE!");
     }
 
+    /// An item of a flow collection goes with the separator before it, the first one
+    /// with the separator after it, a lone one alone (`[a, bb, c]`).
+    #[test]
+    fn flow_removal_takes_one_separator() {
+        let spans = [1..2, 4..6, 8..9];
+        assert_eq!([0, 1, 2].map(|i| flow_removal(&spans, i)), [1..4, 2..6, 6..9]);
+        assert_eq!(flow_removal(&[1..2], 0), 1..2);
+    }
+
     /// Items that are collections: the dash on the first line of their block.
     #[test]
     fn block_items_of_collections() {
