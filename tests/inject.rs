@@ -681,6 +681,25 @@ fn lists_and_maps_written_empty() {
     }
 }
 
+/// A blank line written above the injected proxy after injection is the user's: uninject
+/// keeps it (LF and lone-CR files alike).
+#[test]
+fn a_blank_line_above_the_injected_proxy_stays() {
+    for (fixture, newline) in [("null-volumes.yaml", "\n"), ("cr-only.yaml", "\r")] {
+        let original = read(format!("{EDGE}/{fixture}"));
+        let injected = inject(&format!("{EDGE}/{fixture}"), &[]);
+        let proxy = injected.find(&format!("{newline}      - name: istio-proxy")).expect("the proxy item");
+        let edited = format!("{}{newline}{}", &injected[..proxy], &injected[proxy..]);
+        let (_dir, path) = temp_file(fixture, &edited);
+        // The line above the proxy is the last line of the user's container: the blank
+        // line follows it.
+        let above = &injected[injected[..proxy].rfind(newline).map_or(0, |i| i + 1)..proxy];
+        let at = original.find(above).expect("that line in the original") + above.len();
+        let want = format!("{}{newline}{}", &original[..at], &original[at..]);
+        assert_eq!(uninject(arg(&path)), want, "{fixture}");
+    }
+}
+
 #[test]
 fn null_volumes_is_injected() {
     let output = inject(&format!("{EDGE}/null-volumes.yaml"), &[]);
