@@ -140,6 +140,8 @@ fn column(text: &str, at: usize) -> usize {
 fn line_end_after(text: &str, span: Range<usize>) -> usize {
     let mut p = span.end.min(text.len());
     let bytes = text.as_bytes();
+    // (Every caller's span starts at a key or an item, never at blank space, so the loop
+    // stops before `span.start` whether it is compared with `>` or `>=`.)
     while p > span.start && matches!(bytes[p - 1], b' ' | b'\t' | b'\n' | b'\r') {
         p -= 1;
     }
@@ -150,6 +152,8 @@ fn line_end_after(text: &str, span: Range<usize>) -> usize {
 fn line_break_before(text: &str, at: usize) -> usize {
     let line_start = text[..at].rfind(['\n', '\r']).map_or(0, |i| i + 1);
     let mut p = line_start;
+    // (`p > 0` guards the first line, where nothing injection adds or removes ever is:
+    // `p >= 0` would read before the text there, and nowhere else differs.)
     if p > 0 && text.as_bytes()[p - 1] == b'\n' {
         p -= 1;
     }
