@@ -1034,7 +1034,7 @@ mod tests {
     fn flow_removal_takes_one_separator() {
         let spans = [1..2, 4..6, 8..9];
         assert_eq!([0, 1, 2].map(|i| flow_removal(&spans, i)), [1..4, 2..6, 6..9]);
-        assert_eq!(flow_removal(&[1..2], 0), 1..2);
+        assert_eq!(flow_removal(std::slice::from_ref(&(1..2)), 0), 1..2);
     }
 
     /// Items that are collections: the dash on the first line of their block.
