@@ -1086,7 +1086,7 @@ mod tests {
     #[test]
     fn typed_reads_of_scalars() {
         use ScalarType::{Bool, Float, Int, Null, Str};
-        let text = "a: !!str 5\nb: !!int \"5\"\nc: !!bool \"x\"\nd: !!float \"1\"\ne: !!null \"\"\nf: !custom 5\ng: \"5\"\nh: [x]\n";
+        let text = "a: !!str 5\nb: !!int \"5\"\nc: !!bool \"true\"\nd: !!float \"1\"\ne: !!null \"\"\nf: !custom 5\ng: \"5\"\nh: [x]\n";
         let s = parse_stream(text);
         let root = s.documents[0].root();
         let types: Vec<Option<ScalarType>> =
