@@ -26,33 +26,29 @@ const OBJECT_KEYS: &[&str] = &[
 
 pub fn check(cx: &Context<'_>, sink: &mut Sink) {
     for object in cx.index.objects.iter().filter(|o| o.missing_api_version) {
-        if let Some((key, value)) = object.node.get_entry("apiVersion") {
-            // Written, but empty or null: at the value, or at the key when there is none.
+        let kind = object.kind;
+        // Written but empty or null (at the value, or at the key when there is none); a
+        // key that reads like a misspelling of it; or nothing, at the kind.
+        let (span, label, missing, help) = if let Some((key, value)) = object.node.get_entry("apiVersion") {
             let span = if value.span().is_empty() { key.span() } else { value.span() };
-            let d = sink.report(
-                object,
-                span,
-                format!("{} has an empty `apiVersion`: `kubectl apply` rejects it", object.display_name()),
-            );
-            d.primary.message = "no API version".into();
-            d.help = Some(format!("set the `apiVersion` of `{}` (e.g. `v1` or `apps/v1`)", object.kind));
-            continue;
-        }
-        let misspelt = object.node.entries().find(|(k, _)| k.scalar().is_some_and(looks_like_api_version));
-        let (span, label) = match misspelt {
-            Some((key, _)) => (key.span(), "did you mean `apiVersion`?"),
-            None => (object.kind_span(), "no `apiVersion` beside this `kind`"),
+            (span, "no API version", "an empty", format!("set the `apiVersion` of `{kind}` (e.g. `v1` or `apps/v1`)"))
+        } else if let Some((key, name)) = object
+            .node
+            .entries()
+            .find_map(|(k, _)| k.scalar().filter(|k| looks_like_api_version(k)).map(|name| (k, name)))
+        {
+            (key.span(), "did you mean `apiVersion`?", "no", format!("rename `{name}` to `apiVersion`"))
+        } else {
+            let help = format!("add the `apiVersion` of `{kind}` (e.g. `v1` or `apps/v1`)");
+            (object.kind_span(), "no `apiVersion` beside this `kind`", "no", help)
         };
         let d = sink.report(
             object,
             span,
-            format!("{} has no `apiVersion`: `kubectl apply` rejects it", object.display_name()),
+            format!("{} has {missing} `apiVersion`: `kubectl apply` rejects it", object.display_name()),
         );
         d.primary.message = label.into();
-        d.help = Some(match misspelt.and_then(|(k, _)| k.scalar()) {
-            Some(key) => format!("rename `{key}` to `apiVersion`"),
-            None => format!("add the `apiVersion` of `{}` (e.g. `v1` or `apps/v1`)", object.kind),
-        });
+        d.help = Some(help);
     }
 }
 
