@@ -583,6 +583,11 @@ fn an_item_below_its_dash_is_injected() {
     );
 }
 
+/// The 1-based number of the first line of `text` that is exactly `line`.
+fn line_of(text: &str, line: &str) -> usize {
+    text.lines().position(|l| l == line).unwrap_or_else(|| panic!("no line `{line}`")) + 1
+}
+
 /// Each workload is reported on stderr at its `kind:` line, by kind, namespace and name,
 /// with the decision; the Service is not a workload.
 #[test]
@@ -591,11 +596,10 @@ fn each_workload_is_reported_where_it_is() {
     let out = run_expect(&["inject", "-f", &path], 0);
     let err = String::from_utf8_lossy(&out.stderr);
     let text = read(&path);
-    let line = |needle: &str| text.lines().position(|l| l == needle).expect("the line") + 1;
     let want = format!(
         "{path}:{}: Deployment/default/frontend injected: the injection policy is `enabled`\n{path}:{}: Job/default/migrate injected: the injection policy is `enabled`\n",
-        line("kind: Deployment"),
-        line("kind: Job")
+        line_of(&text, "kind: Deployment"),
+        line_of(&text, "kind: Job")
     );
     assert_eq!(err, want);
     // A workload left out is said to be, with why.
@@ -606,7 +610,7 @@ fn each_workload_is_reported_where_it_is() {
     );
     let (_dir, path) = temp_file("opt-out.yaml", &text);
     let out = run_expect(&["inject", "-f", arg(&path)], 0);
-    let kind = text.lines().position(|l| l == "kind: Deployment").expect("the kind") + 1;
+    let kind = line_of(&text, "kind: Deployment");
     let want = format!(
         "{}:{kind}: Deployment/default/accounting not injected: annotation `sidecar.istio.io/inject: \"false\"` opts out\n",
         path.display()
@@ -617,8 +621,8 @@ fn each_workload_is_reported_where_it_is() {
     let injected = inject(&format!("{LAYOUT}/multi-doc.yaml"), &[]);
     let (_dir, path) = temp_file("injected.yaml", &injected);
     let out = run_expect(&["uninject", "-f", arg(&path)], 0);
-    let line = |text: &str, needle: &str| text.lines().position(|l| l == needle).expect("the line") + 1;
-    let (shown, deployment, job) = (path.display(), line(&injected, "kind: Deployment"), line(&injected, "kind: Job"));
+    let (shown, deployment, job) =
+        (path.display(), line_of(&injected, "kind: Deployment"), line_of(&injected, "kind: Job"));
     let want = format!(
         "{shown}:{deployment}: Deployment/default/frontend sidecar removed\n{shown}:{job}: Job/default/migrate sidecar removed\n"
     );
@@ -626,7 +630,7 @@ fn each_workload_is_reported_where_it_is() {
     let plain = format!("{LAYOUT}/multi-doc.yaml");
     let out = run_expect(&["uninject", "-f", &plain], 0);
     let text = read(&plain);
-    let (deployment, job) = (line(&text, "kind: Deployment"), line(&text, "kind: Job"));
+    let (deployment, job) = (line_of(&text, "kind: Deployment"), line_of(&text, "kind: Job"));
     let want = format!(
         "{plain}:{deployment}: Deployment/default/frontend no sidecar to remove\n{plain}:{job}: Job/default/migrate no sidecar to remove\n"
     );
