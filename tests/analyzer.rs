@@ -282,6 +282,26 @@ fn a_workload_that_would_stay_out_anyway_is_not_blamed_on_its_namespace() {
     // Nor does `workload-not-injected` speak of them: nobody asked for the mesh in `shop`
     // (a node agent on the host network there is no finding).
     assert_eq!(modern(dir.path(), &["workload-not-injected"]), []);
+    // The injector's own settings keep a pod out whatever its namespace: a pod matching
+    // `neverInjectSelector`, and, under policy `disabled`, one without the opt-in label.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/trees/modern/decide");
+    let batch =
+        workload("batch", "shop", "").replace("        app: batch\n", "        app: batch\n        tier: batch\n");
+    let workloads = [("plain.yaml", workload("plain", "shop", "")), ("batch.yaml", batch)];
+    for (injector, want) in [
+        (None, vec!["batch", "plain"]),
+        (Some("never-inject-selector"), vec!["plain"]),
+        (Some("policy-disabled"), vec![]),
+    ] {
+        let config = injector.map(|i| std::fs::read_to_string(root.join(i).join("injector.yaml")).unwrap());
+        let mut files: Vec<(&str, &str)> = workloads.iter().map(|(n, t)| (*n, t.as_str())).collect();
+        files.extend(config.as_deref().map(|c| ("injector.yaml", c)));
+        let dir = tree(&files);
+        let mut names: Vec<String> =
+            modern(dir.path(), &["namespace-not-injected"]).into_iter().map(|(_, n, _, _)| n).collect();
+        names.sort();
+        assert_eq!(names, want, "{injector:?}");
+    }
     // Labelled on the command line, `shop` is enabled: nothing to say of any of them.
     let output = common::meshlint_in(dir.path())
         .args(["check", "--format", "concise", "--profile", "istio-modern"])
