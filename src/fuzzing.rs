@@ -4,7 +4,9 @@
 //! - [`check`]: loading, checking and rendering in every format never panic;
 //! - [`round_trip`]: `inject` then `inject` again then `uninject` either refuses at some
 //!   step or gives back exactly the original text, and the second `inject` changes
-//!   nothing.
+//!   nothing;
+//! - [`parsers_agree`]: the block-subset YAML parser either declines the text or builds
+//!   the tree the general parser builds, which finds no error in it.
 //!
 //! Not part of meshlint's interface: it exists so that the fuzzers and the tests run the
 //! same code.
@@ -117,4 +119,27 @@ pub fn round_trip(bytes: &[u8]) -> Result<RoundTrip, String> {
         ));
     }
     Ok(RoundTrip::Exact)
+}
+
+/// The block-subset YAML parser (`yaml::parse_block_subset`) either declines `bytes` or
+/// builds exactly the stream that the general parser builds, which finds no error in
+/// it. Returns whether the subset parser accepted the text.
+///
+/// # Errors
+/// The property that broke, with the text.
+pub fn parsers_agree(bytes: &[u8]) -> Result<bool, String> {
+    let Ok(text) = std::str::from_utf8(bytes) else { return Ok(false) };
+    let Some(block) = crate::yaml::parse_block_subset(text) else { return Ok(false) };
+    let general = crate::yaml::parse_general(text);
+    if let Some(error) = general.errors.first() {
+        return Err(format!(
+            "the subset parser accepts a text in which the general parser finds {error:?}\n--- text\n{text}"
+        ));
+    }
+    if block != general {
+        return Err(format!(
+            "the two parsers build different trees\n--- text\n{text}\n--- subset\n{block:#?}\n--- general\n{general:#?}"
+        ));
+    }
+    Ok(true)
 }

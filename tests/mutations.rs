@@ -2,7 +2,8 @@
 //! each case takes a corpus file, applies a few seeded mutations (byte flips, deletions,
 //! duplicated and swapped lines, re-indentation, YAML tokens, names injection adds,
 //! invalid UTF-8), then asserts the properties of `meshlint::fuzzing`: checking and
-//! rendering never panic, and inject → inject → uninject is exact or refused. A sample of
+//! rendering never panic, inject → inject → uninject is exact or refused, and the
+//! block-subset YAML parser declines the text or agrees with the general one. A sample of
 //! the cases also goes through the binary, whose exit status must be 0, 1 or 2.
 //!
 //! The long runs are the cargo-fuzz targets under `fuzz/` (see `scripts/fuzz`).
@@ -197,6 +198,11 @@ fn mutated_corpus_files_never_panic_and_round_trip_exactly_or_refuse() {
             }
             Ok(Err(e)) => failures.push(format!("{what}: {e}")),
             Err(p) => failures.push(format!("{what}: round trip panicked: {}", panic_text(&*p))),
+        }
+        match std::panic::catch_unwind(AssertUnwindSafe(|| fuzzing::parsers_agree(&mutated))) {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => failures.push(format!("{what}: {e}")),
+            Err(p) => failures.push(format!("{what}: a parser panicked: {}", panic_text(&*p))),
         }
         if case % BINARY_EVERY == 0 {
             let output = std::process::Command::new(env!("CARGO_BIN_EXE_meshlint"))

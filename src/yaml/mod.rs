@@ -12,6 +12,8 @@ use std::ops::Range;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span};
 
+mod block;
+
 /// Index of a node within its document.
 pub type NodeId = u32;
 
@@ -35,7 +37,7 @@ impl Style {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NodeKind {
     Scalar {
         /// Byte range of the value in the document's string arena.
@@ -64,7 +66,7 @@ pub enum NodeKind {
     Alias(NodeId),
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Node {
     pub kind: NodeKind,
     /// Byte range in the file. For a block collection it runs from its first content to
@@ -81,7 +83,7 @@ impl Node {
 }
 
 /// One YAML document of a stream.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Document {
     nodes: Vec<Node>,
     /// Children of every collection, back to back (see `NodeKind`).
@@ -96,7 +98,7 @@ pub struct Document {
 }
 
 /// A key that appears twice in one mapping.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DuplicateKey {
     pub key: String,
     pub first: Range<usize>,
@@ -104,7 +106,7 @@ pub struct DuplicateKey {
 }
 
 /// A problem found while reading a stream.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct YamlError {
     pub message: String,
     /// Byte offset at which the parser stopped.
@@ -116,11 +118,19 @@ pub struct YamlError {
 }
 
 /// Everything parsed from one file.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq, Eq)]
 pub struct Stream {
     pub documents: Vec<Document>,
     pub errors: Vec<YamlError>,
     pub duplicates: Vec<DuplicateKey>,
+}
+
+/// The block-subset parser alone: `None` when the text is outside its subset. Public for
+/// the tests that hold the two parsers to the same trees.
+#[doc(hidden)]
+#[must_use]
+pub fn parse_block_subset(text: &str) -> Option<Stream> {
+    block::parse(text)
 }
 
 /// Parse a whole stream. A syntax error ends the document it is in; parsing resumes at
@@ -142,6 +152,17 @@ pub struct Stream {
 /// written.
 #[must_use]
 pub fn parse_stream(text: &str) -> Stream {
+    if let Some(stream) = block::parse(text) {
+        return stream;
+    }
+    parse_general(text)
+}
+
+/// `parse_stream` without the block-subset parser (`block`): the general parser alone.
+/// Public for the tests that hold the two to the same trees.
+#[doc(hidden)]
+#[must_use]
+pub fn parse_general(text: &str) -> Stream {
     if let Some(at) = root_flow_collection(text) {
         let stream = parse_patched(text, Some(at));
         if stream.errors.is_empty() {
@@ -422,7 +443,22 @@ struct Builder<'a> {
     doc_start: usize,
 }
 
-impl Builder<'_> {
+impl<'a> Builder<'a> {
+    fn new(offsets: &'a Offsets<'a>) -> Self {
+        Builder {
+            offsets,
+            nodes: Vec::new(),
+            children: Vec::new(),
+            scratch: Vec::new(),
+            strings: String::new(),
+            tags: Vec::new(),
+            stack: Vec::new(),
+            anchors: HashMap::new(),
+            root: None,
+            doc_start: offsets.base,
+        }
+    }
+
     fn push_node(&mut self, kind: NodeKind, start: usize, end: usize) -> NodeId {
         let id = to_u32(self.nodes.len());
         let read = self.offsets.read(start);
@@ -561,18 +597,7 @@ fn scan_error(err: &ScanError, offsets: &Offsets<'_>) -> YamlError {
 fn parse_chunk(chunk: &str, base: usize, insertions: &[(usize, usize)], out: &mut Stream) -> Result<(), YamlError> {
     let offsets = Offsets::new(chunk, base, insertions);
     let mut parser = Parser::new_from_str(chunk);
-    let mut b = Builder {
-        offsets: &offsets,
-        nodes: Vec::new(),
-        children: Vec::new(),
-        scratch: Vec::new(),
-        strings: String::new(),
-        tags: Vec::new(),
-        stack: Vec::new(),
-        anchors: HashMap::new(),
-        root: None,
-        doc_start: base,
-    };
+    let mut b = Builder::new(&offsets);
     let mut doc_start = base;
     loop {
         let Some(next) = parser.next_event() else {
@@ -592,27 +617,8 @@ fn handle_event(b: &mut Builder<'_>, event: Event<'_>, span: Span, out: &mut Str
     let start = b.offsets.byte(span.start.index());
     let end = b.offsets.byte(span.end.index());
     match event {
-        Event::DocumentStart(_) => {
-            b.nodes.clear();
-            b.children.clear();
-            b.scratch.clear();
-            b.strings.clear();
-            b.tags.clear();
-            b.anchors.clear();
-            b.root = None;
-            b.doc_start = start;
-        }
-        Event::DocumentEnd => {
-            if let Some(root) = b.root.take() {
-                let nodes = exact(&mut b.nodes);
-                let children = exact(&mut b.children);
-                let strings = exact_string(&mut b.strings);
-                let tags = std::mem::take(&mut b.tags);
-                let end = end.max(nodes[root as usize].end as usize);
-                let (start, end) = (to_u32(b.doc_start), to_u32(end));
-                out.documents.push(Document { nodes, children, strings, tags, root, start, end });
-            }
-        }
+        Event::DocumentStart(_) => b.begin_document(start),
+        Event::DocumentEnd => b.end_document(end, out),
         Event::Scalar(value, style, anchor, tag) => {
             // The parser ends a quoted scalar at the next token; end it at its quote.
             let end = match style {
@@ -622,21 +628,7 @@ fn handle_event(b: &mut Builder<'_>, event: Event<'_>, span: Span, out: &mut Str
                 }
                 _ => end,
             };
-            let from = to_u32(b.strings.len());
-            b.strings.push_str(&value);
-            let kind = NodeKind::Scalar {
-                value: (from, to_u32(b.strings.len())),
-                style: style_of(style),
-                tag: tag.map_or(0, |t| {
-                    b.tags.push(t.suffix.clone().into_boxed_str());
-                    to_u32(b.tags.len())
-                }),
-            };
-            let id = b.push_node(kind, start, end);
-            if anchor != 0 {
-                b.anchors.insert(anchor, id);
-            }
-            b.attach(id);
+            b.scalar(&value, style_of(style), tag.as_ref().map(|t| t.suffix.as_str()), anchor, start, end);
         }
         Event::Alias(anchor) => {
             let Some(&target) = b.anchors.get(&anchor) else {
@@ -660,21 +652,76 @@ fn handle_event(b: &mut Builder<'_>, event: Event<'_>, span: Span, out: &mut Str
                     document_start: 0,
                 });
             }
-            let flow = end > start;
-            let map = matches!(event, Event::MappingStart(..));
-            let id = b.push_node(NodeKind::Seq { first: 0, len: 0, flow }, start, end);
-            b.stack.push(Open { id, mark: b.scratch.len(), map, flow, anchor });
+            b.open(matches!(event, Event::MappingStart(..)), anchor, start, end);
         }
-        Event::SequenceEnd | Event::MappingEnd => {
-            if let Some(Open { id, flow: true, .. }) = b.stack.last() {
-                let id = *id as usize;
-                b.nodes[id].end = b.nodes[id].end.max(to_u32(end));
-            }
-            b.close(&mut out.duplicates);
-        }
+        Event::SequenceEnd | Event::MappingEnd => b.end_collection(end, &mut out.duplicates),
         Event::StreamStart | Event::StreamEnd | Event::Nothing => {}
     }
     Ok(())
+}
+
+impl Builder<'_> {
+    fn begin_document(&mut self, start: usize) {
+        self.nodes.clear();
+        self.children.clear();
+        self.scratch.clear();
+        self.strings.clear();
+        self.tags.clear();
+        self.anchors.clear();
+        self.root = None;
+        self.doc_start = start;
+    }
+
+    /// End the document at `end` (the end of its `---`, `...` or of the stream).
+    fn end_document(&mut self, end: usize, out: &mut Stream) {
+        if let Some(root) = self.root.take() {
+            let nodes = exact(&mut self.nodes);
+            let children = exact(&mut self.children);
+            let strings = exact_string(&mut self.strings);
+            let tags = std::mem::take(&mut self.tags);
+            let end = end.max(nodes[root as usize].end as usize);
+            let (start, end) = (to_u32(self.doc_start), to_u32(end));
+            out.documents.push(Document { nodes, children, strings, tags, root, start, end });
+        }
+    }
+
+    /// A scalar from `start` to `end` in the file (`end` after the closing quote of a
+    /// quoted one).
+    fn scalar(&mut self, value: &str, style: Style, tag: Option<&str>, anchor: usize, start: usize, end: usize) {
+        let from = to_u32(self.strings.len());
+        self.strings.push_str(value);
+        let kind = NodeKind::Scalar {
+            value: (from, to_u32(self.strings.len())),
+            style,
+            tag: tag.map_or(0, |t| {
+                self.tags.push(t.into());
+                to_u32(self.tags.len())
+            }),
+        };
+        let id = self.push_node(kind, start, end);
+        if anchor != 0 {
+            self.anchors.insert(anchor, id);
+        }
+        self.attach(id);
+    }
+
+    /// Open a collection whose start token runs from `start` to `end`: empty for a
+    /// block collection, the bracket of a flow one.
+    fn open(&mut self, map: bool, anchor: usize, start: usize, end: usize) {
+        let flow = end > start;
+        let id = self.push_node(NodeKind::Seq { first: 0, len: 0, flow }, start, end);
+        self.stack.push(Open { id, mark: self.scratch.len(), map, flow, anchor });
+    }
+
+    /// Close the innermost collection; `end` is the end of its closing token (only a
+    /// flow collection's, its bracket, counts).
+    fn end_collection(&mut self, end: usize, dups: &mut Vec<DuplicateKey>) {
+        if let Some(Open { id, flow: true, .. }) = self.stack.last() {
+            let id = *id as usize;
+            self.nodes[id].end = self.nodes[id].end.max(to_u32(end));
+        }
+        self.close(dups);
+    }
 }
 
 impl Document {
@@ -1008,10 +1055,19 @@ fn is_float(value: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// `parse_stream`, checked against the general parser alone: these tests hold both
+    /// parsers to them (the subset parser declines what it does not read).
+    fn both(text: &str) -> Stream {
+        let general = parse_general(text);
+        let stream = parse_stream(text);
+        assert_eq!(stream, general, "{text:?}");
+        general
+    }
+
     #[test]
     fn spans_point_at_keys_and_values() {
         let text = "a: 1\nb:\n  c: \"x\"\n";
-        let s = parse_stream(text);
+        let s = both(text);
         assert!(s.errors.is_empty());
         let root = s.documents[0].root();
         let (k, v) = root.path(&["b"]).unwrap().get_entry("c").unwrap();
@@ -1023,14 +1079,14 @@ mod tests {
     #[test]
     fn quoted_scalars_end_at_their_quote() {
         let text = "a: \"x\\\" y\"  # c\nb: 'it''s'   # d\n";
-        let s = parse_stream(text);
+        let s = both(text);
         let root = s.documents[0].root();
         assert_eq!(&text[root.get("a").unwrap().span()], "\"x\\\" y\"");
         assert_eq!(&text[root.get("b").unwrap().span()], "'it''s'");
         // A backslash is no escape in single quotes; `''` anywhere; after a tag or an
         // anchor; in a document after a broken one (the chunk then starts past 0).
         let text = "a: [\n---\nc: 'C:\\'  # e\nd: 'x''yz'  # f\ne: !!str 'q'  # g\nf: &h \"r\"  # i\n";
-        let s = parse_stream(text);
+        let s = both(text);
         assert_eq!(s.errors.len(), 1, "{:?}", s.errors);
         let root = s.documents[0].root();
         let spans: Vec<&str> = ["c", "d", "e", "f"].iter().map(|k| &text[root.get(k).unwrap().span()]).collect();
@@ -1040,7 +1096,7 @@ mod tests {
     #[test]
     fn quoted_scalars_after_non_ascii_text_have_byte_spans() {
         let text = "a: \"é\"\nb: 'ü' # ö\nc: \"ok\"\n";
-        let s = parse_stream(text);
+        let s = both(text);
         let root = s.documents[0].root();
         assert_eq!(&text[root.get("a").unwrap().span()], "\"é\"");
         assert_eq!(&text[root.get("b").unwrap().span()], "'ü'");
@@ -1050,7 +1106,7 @@ mod tests {
     #[test]
     fn non_ascii_offsets_are_bytes() {
         let text = "a: \"héllo wörld\"\nb: ok\n";
-        let s = parse_stream(text);
+        let s = both(text);
         let v = s.documents[0].root().get("b").unwrap();
         assert_eq!(&text[v.span()], "ok");
     }
@@ -1087,13 +1143,13 @@ mod tests {
     fn typed_reads_of_scalars() {
         use ScalarType::{Bool, Float, Int, Null, Str};
         let text = "a: !!str 5\nb: !!int \"5\"\nc: !!bool \"true\"\nd: !!float \"1\"\ne: !!null \"\"\nf: !custom 5\ng: \"5\"\nh: [x]\n";
-        let s = parse_stream(text);
+        let s = both(text);
         let root = s.documents[0].root();
         let types: Vec<Option<ScalarType>> =
             ["a", "b", "c", "d", "e", "f", "g", "h"].iter().map(|k| root.get(k).unwrap().k8s_type()).collect();
         assert_eq!(types, [Some(Str), Some(Int), Some(Bool), Some(Float), Some(Null), Some(Int), Some(Str), None]);
         let text = "a: true\nb: Off\nc: \"true\"\nd: 1\ne: ~\nf:\ng: null\nh: \"\"\ni: -5\nj: 0644\nk: 0\n";
-        let s = parse_stream(text);
+        let s = both(text);
         let root = s.documents[0].root();
         let get = |k: &str| root.get(k).unwrap();
         let bools: Vec<Option<bool>> = ["a", "b", "c", "d"].iter().map(|k| get(k).as_bool()).collect();
@@ -1107,14 +1163,14 @@ mod tests {
 
     #[test]
     fn a_key_written_as_an_alias_is_found_by_its_text() {
-        let s = parse_stream("a: &k name\n*k : 5\n");
+        let s = both("a: &k name\n*k : 5\n");
         assert!(s.errors.is_empty(), "{:?}", s.errors);
         assert_eq!(s.documents[0].root().get("name").and_then(|v| v.as_i64()), Some(5));
     }
 
     #[test]
     fn mentions_looks_in_every_scalar() {
-        let s = parse_stream("a: [b, {c: d}]\n");
+        let s = both("a: [b, {c: d}]\n");
         let doc = &s.documents[0];
         assert_eq!(["a", "d", "$patch", "e"].map(|t| doc.mentions(t)), [true, true, false, false]);
     }
@@ -1122,7 +1178,7 @@ mod tests {
     #[test]
     fn closing_bracket_at_key_indentation_is_accepted() {
         let text = "a:\n  args: [\n      \"x\", \"y\",\n  ]\n  b: '[\n    {}\n  ]'\n  c: 1\n";
-        let s = parse_stream(text);
+        let s = both(text);
         assert!(s.errors.is_empty(), "{:?}", s.errors);
         let a = s.documents[0].root().get("a").unwrap();
         assert_eq!(a.get("args").unwrap().items().count(), 2);
@@ -1136,7 +1192,7 @@ mod tests {
             "args: [\n] # the end of the list of arguments\nnext: 1\n",
             "args: {\n}\nnext: 1\n",
         ] {
-            let s = parse_stream(text);
+            let s = both(text);
             assert!(s.errors.is_empty(), "{text:?}: {:?}", s.errors);
             assert!(s.documents[0].root().get("args").unwrap().is_flow());
             assert_eq!(&text[s.documents[0].root().get("next").unwrap().span()], "1");
@@ -1146,7 +1202,7 @@ mod tests {
     #[test]
     fn error_in_one_document_keeps_the_next() {
         let text = "a: 1\n---\nb: [\n---\nc: 3\n";
-        let s = parse_stream(text);
+        let s = both(text);
         assert_eq!(s.errors.len(), 1);
         let last = s.documents.last().unwrap().root();
         assert_eq!(last.get("c").and_then(|n| n.as_i64()), Some(3));
@@ -1161,7 +1217,7 @@ mod tests {
             let _ = writeln!(text, "{name}: &{name} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]");
             prev = name;
         }
-        let s = parse_stream(&text);
+        let s = both(&text);
         assert!(s.errors.is_empty());
         // The root, `a` with its list of nine, and 25 keys with a list of six aliases.
         assert_eq!(s.documents[0].node_count(), 1 + 11 + 25 * 8);
@@ -1170,7 +1226,7 @@ mod tests {
     #[test]
     fn json_root_keeps_positions_of_the_text() {
         let text = "# list\n\n{\"a\": [1, \"\u{e9}\", {\"b\": 2}],\n \"c\": \"d\"}\n";
-        let s = parse_stream(text);
+        let s = both(text);
         assert!(s.errors.is_empty(), "{:?}", s.errors);
         assert_eq!(s.documents.len(), 1);
         let doc = &s.documents[0];
@@ -1188,7 +1244,7 @@ mod tests {
         // Blank lines are no closers: were each taken for one, the eight re-indentations
         // allowed would be spent before the `]`.
         let text = format!("args: [\n  \"a\",\n{}]\nnext: 1\n", "\n".repeat(8));
-        let s = parse_stream(&text);
+        let s = both(&text);
         assert!(s.errors.is_empty(), "{:?}", s.errors);
         assert_eq!(s.documents[0].root().get("args").unwrap().items().count(), 1);
     }
@@ -1215,7 +1271,7 @@ mod tests {
     #[test]
     fn parsing_resumes_at_each_marker_after_a_broken_document() {
         let text = "a: [\n---\nb: 1\n--- {c\n---\nd: 2\n";
-        let s = parse_stream(text);
+        let s = both(text);
         assert_eq!(s.errors.len(), 2, "{:?}", s.errors);
         let keys: Vec<&str> =
             s.documents.iter().map(|d| d.root().entries().next().unwrap().0.scalar().unwrap()).collect();
@@ -1291,7 +1347,7 @@ mod tests {
 
     #[test]
     fn an_anchored_scalar_can_be_aliased() {
-        let s = parse_stream("a: &x v\nb: *x\n");
+        let s = both("a: &x v\nb: *x\n");
         assert!(s.errors.is_empty(), "{:?}", s.errors);
         assert_eq!(s.documents[0].root().get("b").and_then(|b| b.scalar()), Some("v"));
     }
@@ -1312,7 +1368,7 @@ mod tests {
     #[test]
     fn flow_collection_as_a_root_key_still_parses() {
         for text in ["[a, b]: c\n", "{a: 1}: c\nd: e\n"] {
-            let s = parse_stream(text);
+            let s = both(text);
             assert!(s.errors.is_empty(), "{text}: {:?}", s.errors);
             let root = s.documents[0].root();
             assert!(root.is_map());
@@ -1325,7 +1381,7 @@ mod tests {
     #[test]
     fn duplicate_keys_are_reported() {
         let text = "a: 1\nb: 2\na: 3\n";
-        let s = parse_stream(text);
+        let s = both(text);
         assert_eq!(s.duplicates.len(), 1);
         assert_eq!(s.duplicates[0].first, 0..1);
         assert_eq!(s.duplicates[0].second, 10..11);
