@@ -13,6 +13,8 @@
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
+
 use crate::load::LoadedFile;
 use crate::yaml::NodeRef;
 
@@ -133,7 +135,7 @@ fn walk(graph: &Graph<'_>, k: usize, depth: usize, out: &mut Tree) {
         out.resources.push(file);
     }
     for (path, target) in &graph.kustomizations[k].1.patches {
-        if let Some(&file) = graph.by_path.get(path) {
+        if let Some(&file) = ident(path).and_then(|id| graph.by_ident.get(&id)) {
             out.files.push(file);
             out.patches.push(Patch { file, target: target.clone() });
         }
@@ -144,8 +146,8 @@ fn walk(graph: &Graph<'_>, k: usize, depth: usize, out: &mut Tree) {
 struct Graph<'a> {
     /// (file index, kustomization), for every kustomization file that parses.
     kustomizations: Vec<(usize, Kustomization<'a>)>,
-    /// Files by canonical path.
-    by_path: HashMap<PathBuf, usize>,
+    /// Files by device and inode.
+    by_ident: HashMap<(u64, u64), usize>,
     /// Kustomizations each includes (by position in `kustomizations`).
     includes: Vec<Vec<usize>>,
     /// Resource files each names.
@@ -161,37 +163,40 @@ impl<'a> Graph<'a> {
             .filter(|(_, f)| f.source.path.as_deref().is_some_and(is_kustomization))
             .filter_map(|(i, f)| Some((i, read(f)?)))
             .collect();
-        let canonical = |p: &Path| std::fs::canonicalize(p).ok();
-        let by_path: HashMap<PathBuf, usize> =
-            files.iter().enumerate().filter_map(|(i, f)| Some((canonical(f.source.path.as_deref()?)?, i))).collect();
-        let by_dir: HashMap<PathBuf, usize> =
-            kustomizations.iter().enumerate().filter_map(|(k, (_, kz))| Some((canonical(&kz.dir)?, k))).collect();
+        // By device and inode: one `stat` a file (resolving each path, `realpath`, reads
+        // every link of it and cost more than the rest of the pass).
+        // In parallel, collected in the files' order so that the map is the same every run.
+        let idents: Vec<Option<(u64, u64)>> =
+            files.par_iter().map(|f| f.source.path.as_deref().and_then(ident)).collect();
+        let by_ident: HashMap<(u64, u64), usize> =
+            idents.into_iter().enumerate().filter_map(|(i, id)| Some((id?, i))).collect();
+        let by_dir: HashMap<(u64, u64), usize> =
+            kustomizations.iter().enumerate().filter_map(|(k, (_, kz))| Some((ident(&kz.dir)?, k))).collect();
         let mut includes: Vec<Vec<usize>> = vec![Vec::new(); kustomizations.len()];
         let mut resources: Vec<Vec<usize>> = vec![Vec::new(); kustomizations.len()];
         let mut is_base = vec![false; kustomizations.len()];
         for (k, (_, kz)) in kustomizations.iter().enumerate() {
             for entry in &kz.entries {
-                let Some(path) = canonical(entry) else { continue };
-                if let Some(&child) = by_dir.get(&path) {
+                let Some(id) = ident(entry) else { continue };
+                if let Some(&child) = by_dir.get(&id) {
                     includes[k].push(child);
                     is_base[child] = true;
-                } else if let Some(&file) = by_path.get(&path) {
+                } else if let Some(&file) = by_ident.get(&id) {
                     resources[k].push(file);
                 }
                 // Anything else (a folder without a kustomization, a file not read)
                 // kustomize refuses or meshlint cannot place: nothing to do.
             }
         }
-        let mut kustomizations = kustomizations;
-        for (_, kz) in &mut kustomizations {
-            for (path, _) in &mut kz.patches {
-                if let Some(c) = canonical(path) {
-                    *path = c;
-                }
-            }
-        }
-        Self { kustomizations, by_path, includes, resources, is_base }
+        Self { kustomizations, by_ident, includes, resources, is_base }
     }
+}
+
+/// A file's or folder's device and inode (through links): the same whatever the path
+/// to it.
+pub(crate) fn ident(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
 }
 
 /// For each file, the namespaces kustomizations give its objects: `None` when no applied

@@ -76,7 +76,8 @@ pub fn load(id: FileId, name: String, path: Option<std::path::PathBuf>, bytes: V
     }
     let text = &file.source.text;
     let stream = yaml::parse_stream(text);
-    let template_at = if text.contains("{{") { template_expression(text, &stream) } else { None };
+    let template_at =
+        if memchr::memmem::find(text.as_bytes(), b"{{").is_some() { template_expression(text, &stream) } else { None };
     if let Some(at) = template_at {
         file.problems.push(
             Diagnostic::new(

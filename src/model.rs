@@ -595,6 +595,7 @@ fn group_identities(objects: &[Object<'_>]) -> (Vec<usize>, Vec<Vec<usize>>) {
 
 /// Files that a kustomization names as patches hold fragments, not whole objects.
 fn mark_kustomize_patches(files: &[LoadedFile], objects: &mut [Object<'_>]) {
+    use rayon::prelude::*;
     let mut patch_files = std::collections::HashSet::new();
     for file in files.iter().filter(|f| !f.documents.is_empty()) {
         let Some(path) = &file.source.path else { continue };
@@ -606,21 +607,17 @@ fn mark_kustomize_patches(files: &[LoadedFile], objects: &mut [Object<'_>]) {
                 .filter_map(|k| root.get(k))
                 .flat_map(NodeRef::items)
                 .filter_map(|item| item.scalar().or_else(|| item.get("path").and_then(|p| p.scalar())));
-            for rel in listed {
-                if let Ok(p) = std::fs::canonicalize(dir.join(rel)) {
-                    patch_files.insert(p);
-                }
-            }
+            patch_files.extend(listed.filter_map(|rel| crate::kustomize::ident(&dir.join(rel))));
         }
     }
     if patch_files.is_empty() {
         return;
     }
+    // The same file by device and inode (one `stat`, where resolving the path would read
+    // each of its links), in parallel.
     let is_patch: Vec<bool> = files
-        .iter()
-        .map(|f| {
-            f.source.path.as_ref().and_then(|p| std::fs::canonicalize(p).ok()).is_some_and(|p| patch_files.contains(&p))
-        })
+        .par_iter()
+        .map(|f| f.source.path.as_deref().and_then(crate::kustomize::ident).is_some_and(|id| patch_files.contains(&id)))
         .collect();
     for object in objects {
         if is_patch[object.file] {
@@ -739,8 +736,8 @@ fn object_of<'a>(node: NodeRef<'a>, file: FileId, doc: usize, default_ns: &'a st
 
 /// Whether a `$patch` (or other `$`-directive) key appears anywhere in the object.
 fn has_patch_directive(node: NodeRef<'_>) -> bool {
-    // Fast path: no scalar of the document mentions a directive.
-    if !node.document().mentions("$patch") && !node.document().mentions("$setElementOrder") {
+    // Fast path: no key of the document starts with `$` (recorded while parsing).
+    if !node.document().has_dollar_key() {
         return false;
     }
     node.descendants().iter().any(|n| {

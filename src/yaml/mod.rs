@@ -92,6 +92,8 @@ pub struct Document {
     /// The tags written on scalars, in order (see `NodeKind::Scalar`).
     tags: Vec<Box<str>>,
     root: NodeId,
+    /// Some mapping key starts with `$` (as Kubernetes' patch directives do).
+    dollar_key: bool,
     /// Byte range of the document, from its `---` (or first content) to its end.
     pub start: u32,
     pub end: u32,
@@ -441,6 +443,7 @@ struct Builder<'a> {
     anchors: HashMap<usize, NodeId>,
     root: Option<NodeId>,
     doc_start: usize,
+    dollar_key: bool,
 }
 
 impl<'a> Builder<'a> {
@@ -456,6 +459,7 @@ impl<'a> Builder<'a> {
             anchors: HashMap::new(),
             root: None,
             doc_start: offsets.base,
+            dollar_key: false,
         }
     }
 
@@ -489,6 +493,15 @@ impl<'a> Builder<'a> {
         let mut count = self.scratch.len() - open.mark;
         if open.map {
             count -= count % 2;
+            let strings = self.strings.as_bytes();
+            // (An alias as a key may stand for such a scalar: counted too.)
+            self.dollar_key |= self.scratch[open.mark..open.mark + count].iter().step_by(2).any(|&k| {
+                match self.nodes[k as usize].kind {
+                    NodeKind::Scalar { value: (from, to), .. } => from < to && strings[from as usize] == b'$',
+                    NodeKind::Alias(_) => true,
+                    _ => false,
+                }
+            });
             if count >= 4 {
                 self.find_duplicates(&self.scratch[open.mark..open.mark + count], dups);
             }
@@ -670,6 +683,7 @@ impl Builder<'_> {
         self.anchors.clear();
         self.root = None;
         self.doc_start = start;
+        self.dollar_key = false;
     }
 
     /// End the document at `end` (the end of its `---`, `...` or of the stream).
@@ -681,7 +695,8 @@ impl Builder<'_> {
             let tags = std::mem::take(&mut self.tags);
             let end = end.max(nodes[root as usize].end as usize);
             let (start, end) = (to_u32(self.doc_start), to_u32(end));
-            out.documents.push(Document { nodes, children, strings, tags, root, start, end });
+            let dollar_key = self.dollar_key;
+            out.documents.push(Document { nodes, children, strings, tags, root, dollar_key, start, end });
         }
     }
 
@@ -748,10 +763,10 @@ impl Document {
         }
     }
 
-    /// Whether any scalar of the document (key or value) contains `text`.
+    /// Whether a mapping key of the document starts with `$`.
     #[must_use]
-    pub fn mentions(&self, text: &str) -> bool {
-        self.strings.contains(text)
+    pub fn has_dollar_key(&self) -> bool {
+        self.dollar_key
     }
 
     fn tag(&self, tag: u32) -> Option<&str> {
@@ -1169,10 +1184,42 @@ mod tests {
     }
 
     #[test]
-    fn mentions_looks_in_every_scalar() {
-        let s = both("a: [b, {c: d}]\n");
-        let doc = &s.documents[0];
-        assert_eq!(["a", "d", "$patch", "e"].map(|t| doc.mentions(t)), [true, true, false, false]);
+    fn a_key_starting_with_a_dollar_is_recorded_at_any_depth_and_only_a_key() {
+        let dollar = |text: &str| both(text).documents[0].has_dollar_key();
+        assert!(!dollar(
+            "a: $patch
+b: [$x, {c: $d}]
+"
+        ));
+        assert!(dollar(
+            "a:
+  - b: 1
+    $patch: delete
+"
+        ));
+        assert!(dollar(
+            "a: {$setElementOrder/b: []}
+"
+        ));
+        assert!(dollar(
+            "a: 1
+$patch: replace
+"
+        ));
+        // An alias as a key may stand for one.
+        assert!(dollar(
+            "a: &k $patch
+*k : delete
+"
+        ));
+        // Reset for each document.
+        let s = both(
+            "$patch: delete
+---
+a: 1
+",
+        );
+        assert_eq!(s.documents.iter().map(Document::has_dollar_key).collect::<Vec<_>>(), [true, false]);
     }
 
     #[test]
