@@ -1,5 +1,6 @@
-//! Raw saphyr-parser event throughput against meshlint's tree building, over the files
-//! named on the command line: `cargo run --release --example evbench -- FILES...`.
+//! Raw saphyr-parser event throughput against meshlint's tree building (the general
+//! parser alone, and `parse_stream`, which tries the block-subset parser first), over the
+//! files named on the command line: `cargo run --release --example evbench -- FILES...`.
 #![allow(clippy::print_stdout, clippy::cast_precision_loss)] // a measuring tool that prints
 use saphyr_parser::Parser;
 fn main() {
@@ -18,11 +19,17 @@ fn main() {
     let raw = t.elapsed();
     let t = std::time::Instant::now();
     for s in &texts {
+        std::hint::black_box(meshlint::yaml::parse_general(s));
+    }
+    let general = t.elapsed();
+    let t = std::time::Instant::now();
+    for s in &texts {
         std::hint::black_box(meshlint::yaml::parse_stream(s));
     }
     let tree = t.elapsed();
     let mb = bytes as f64 / 1e6;
     println!("{} files, {mb:.1} MB, {events} events", texts.len());
     println!("saphyr events only: {raw:?} ({:.1} MB/s, one thread)", mb / raw.as_secs_f64());
+    println!("meshlint parse_general: {general:?} ({:.1} MB/s, one thread)", mb / general.as_secs_f64());
     println!("meshlint parse_stream: {tree:?} ({:.1} MB/s, one thread)", mb / tree.as_secs_f64());
 }
