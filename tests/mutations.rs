@@ -13,6 +13,9 @@ use std::path::{Path, PathBuf};
 
 use meshlint::fuzzing::{self, RoundTrip};
 
+mod common;
+use common::Rng;
+
 /// Cases in one run: a few thousand, well under a minute in a debug build.
 const CASES: usize = 3000;
 /// Every this many cases also run through the binary.
@@ -20,22 +23,6 @@ const BINARY_EVERY: usize = 60;
 /// Corpus files larger than this are left out (they only cost time).
 /// Only files with a pod spec (`containers:`) are mutated.
 const MAX_FILE: u64 = 48 * 1024;
-
-/// xorshift64*: small, seeded, the same sequence on every machine.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        if n == 0 { 0 } else { (self.next() % n as u64) as usize }
-    }
-}
 
 /// Text that YAML, Kubernetes or meshlint treats specially.
 const TOKENS: &[&[u8]] = &[

@@ -9,6 +9,9 @@ use std::path::{Path, PathBuf};
 
 use meshlint::yaml::{self, Stream};
 
+mod common;
+use common::Rng;
+
 fn files_under(root: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
     let mut stack = vec![root.to_owned()];
@@ -83,7 +86,7 @@ fn agree_on(root: &Path) -> (usize, usize) {
 }
 
 fn shared(dir: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared").join(dir)
+    common::shared().join(dir)
 }
 
 #[test]
@@ -101,25 +104,9 @@ fn the_subset_parser_agrees_with_the_general_one_on_the_reference() {
 
 #[test]
 fn the_subset_parser_agrees_with_the_general_one_on_the_fixtures_and_examples() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = common::root();
     agree_on(&root.join("fixtures"));
     agree_on(&root.join("examples"));
-}
-
-/// xorshift64*: small, seeded, the same sequence on every machine.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        if n == 0 { 0 } else { (self.next() % n as u64) as usize }
-    }
 }
 
 /// What moves a text across the edges of the subset, or keeps it inside while changing
@@ -245,7 +232,7 @@ fn mutated_texts_are_declined_or_parsed_as_the_general_parser_does() {
         .filter(|t| t.len() <= 8 * 1024)
         .collect();
     texts.extend(
-        files_under(&Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures"))
+        files_under(&common::root().join("fixtures"))
             .into_iter()
             .filter_map(|p| std::fs::read_to_string(p).ok())
             .filter(|t| t.len() <= 8 * 1024),
@@ -346,6 +333,8 @@ const OUTSIDE: &[&str] = &[
     "a: - b\n",
     "a: @b\n",
     "a:\n- \n  b\n",
+    "a: |\n \t\n  x\n",
+    "a: |\n  x\n  \t \n",
 ];
 
 #[test]

@@ -1,13 +1,15 @@
 //! A parser of its own for the block-style subset of YAML that nearly every manifest is
 //! written in: block mappings and sequences (indentless ones too), plain and quoted
-//! scalars on one line, literal and folded block scalars, `[]` and `{}`, comments and
-//! document markers. It builds the same tree as the general parser (same nodes, spans,
-//! values, styles and duplicate keys, through the same `Builder`) at a fraction of its
-//! cost, and declines (`None`) at the first thing outside the subset or in doubt: a tab,
-//! a carriage return, a control character, an anchor, alias, tag or directive, a flow
-//! collection with content, a scalar over several lines, an escape it does not know, a
-//! key it cannot be sure of, an error. The general parser then reads the whole file, so
-//! every syntax error and every unusual layout is still its business alone.
+//! scalars (over several lines too, but for a double-quoted one with an escaped line
+//! break), literal and folded block scalars with chomping and indentation indicators,
+//! flow collections of scalars on one line, comments and document markers. It builds the
+//! same tree as the general parser (same nodes, spans, values, styles and duplicate keys,
+//! through the same `Builder`) at a third of its cost, and declines (`None`) at the first
+//! thing outside the subset or in doubt: a tab outside a block scalar's text, a carriage
+//! return, a control character, an anchor, alias, tag or directive, a nested or
+//! multi-line flow collection, an escape it does not know, a key it cannot be sure of, an
+//! error. The general parser then reads the whole file, so every syntax error and every
+//! unusual layout is still its business alone.
 //!
 //! The property that makes it safe is checked by `tests/yaml_block.rs` on every file of
 //! the corpus, the fixtures and the reference, by `tests/mutations.rs` on thousands of
@@ -656,6 +658,14 @@ impl Parser<'_, '_> {
             }
             if spaces < indent {
                 break line + spaces;
+            }
+            if self.bytes[line + spaces] == b'\t'
+                && self.bytes[line + spaces..eol].iter().all(|&b| b == b' ' || b == b'\t')
+            {
+                // A line of white space with a tab: empty, or text? Left to the general
+                // parser.
+                self.buf = buf;
+                return None;
             }
             if eol == len {
                 // The last line has no line break.
