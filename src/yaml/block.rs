@@ -50,7 +50,9 @@ pub(super) fn parse(text: &str) -> Option<Stream> {
 /// characters YAML treats as line breaks or does not allow.
 fn plain_text(text: &str) -> bool {
     let bytes = text.as_bytes();
-    // In blocks, and without the early exit of `&&`, so that the loop is vectorised.
+    // In blocks, and without the early exit of `&&`, so that the loop is vectorised: 0.6
+    // ms a pass over the corpus, where `&&` and `||` take 8 ms and counting 3 – 6 ms.
+    // (The three tests of a byte exclude one another: `|` and `^` are the same here.)
     #[allow(clippy::needless_bitwise_bool)]
     let clean = bytes
         .chunks(64)
@@ -139,11 +141,13 @@ impl Parser<'_, '_> {
             self.b.begin_document(line.at);
             let after = match content {
                 Some(c) if self.marker(c).is_none() => {
-                    if !self.is_dash(c.at) && self.key(c.at).is_none() {
-                        // A scalar or flow collection as the root.
-                        return None;
+                    if self.is_dash(c.at) {
+                        self.sequence(c.at, c.indent)?
+                    } else {
+                        // (A scalar or flow collection as the root has no key: declined.)
+                        let key = self.key(c.at)?;
+                        self.mapping(c.at, c.indent, key)?
                     }
-                    self.block_node(c.at, c.indent, -1)?
                 }
                 _ => {
                     // `---` with nothing after it, up to the next marker or the end: a
@@ -177,7 +181,7 @@ impl Parser<'_, '_> {
     }
 
     /// A node whose first token is at `at`, in column `col`, inside a collection of
-    /// indentation `parent` (-1 for the root).
+    /// indentation `parent`.
     fn block_node(&mut self, at: usize, col: usize, parent: isize) -> Option<Next> {
         if self.is_dash(at) {
             return self.sequence(at, col);
