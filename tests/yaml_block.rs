@@ -334,6 +334,8 @@ const OUTSIDE: &[&str] = &[
     "a: @b\n",
     "a:\n- \n  b\n",
     "a: |\n \t\n  x\n",
+    // Spaces past the indentation on a last line without a line break (once a panic).
+    "a: |\n  x\n     ",
     "a: |\n  x\n  \t \n",
 ];
 

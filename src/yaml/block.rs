@@ -172,7 +172,10 @@ impl Parser<'_, '_> {
                         let after = self.rest_is_blank(c.at + 3)?;
                         next = self.next_content(after);
                     }
-                    // More content after the root: an error.
+                    // More content after the root: an error. (This is also where a
+                    // line indented past the collection it follows ends up: no
+                    // collection takes a line at any column but its own, so each closes
+                    // in turn, up to the root.)
                     None => return None,
                 },
             }
@@ -217,7 +220,6 @@ impl Parser<'_, '_> {
                     }
                     (key, colon) = self.key(line.at)?;
                 }
-                _ if self.level(next) > ix(col) => return None,
                 _ => {
                     self.leave();
                     return Some(next);
@@ -270,7 +272,6 @@ impl Parser<'_, '_> {
             let next = self.sequence_item(dash, col)?;
             match next {
                 Some(line) if self.level(next) == ix(col) && self.is_dash(line.at) => dash = line.at,
-                _ if self.level(next) > ix(col) => return None,
                 _ => {
                     self.leave();
                     return Some(next);
@@ -663,7 +664,9 @@ impl Parser<'_, '_> {
             if spaces < indent {
                 break line + spaces;
             }
-            if self.bytes[line + spaces] == b'\t'
+            // (`get`: a last line of spaces past the indentation, without a line break,
+            // ends at the end of the text.)
+            if self.bytes.get(line + spaces) == Some(&b'\t')
                 && self.bytes[line + spaces..eol].iter().all(|&b| b == b' ' || b == b'\t')
             {
                 // A line of white space with a tab: empty, or text? Left to the general
