@@ -258,8 +258,9 @@ impl Parser<'_, '_> {
     /// A sequence written at its key's column (`key:` then `- item` below it): it starts
     /// at its first item's first token.
     fn indentless_sequence(&mut self, first: Line, col: usize) -> Option<Next> {
-        let v = self.skip_spaces(first.at + 1);
-        if self.ends_line(v, first.at + 1) {
+        let after = first.at + 1;
+        let v = self.skip_spaces(after);
+        if self.ends_line(v, after) {
             return None;
         }
         self.enter()?;
