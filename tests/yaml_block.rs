@@ -285,6 +285,7 @@ const INSIDE: &[&str] = &[
     "a: plain text\n  over lines\n\n  and a paragraph\nb: 1\n",
     "a: b\n  `c` {d} [e], 'f' \"g\" |h >i &j *k !l %m @n\n",
     "- plain\n  item\n- next\n",
+    "a: b\n  -c\n  ?d :e\n  :f\n",
     "a: 'single\n  over lines ''quoted''\n\n  end'\n",
     "a: \"double\n  over \\\"lines\\\" \\u00e9\n\n  end\"\n",
     "a: \"\\x41\\u00e9\\U0001F600\\t\\n\\\\\\/\\0\\a\\b\\e\\f\\v\\N\\_\\L\\P\\ \\\"\"\n",

@@ -344,10 +344,11 @@ impl Parser<'_, '_> {
         if self.comment_follows(end) {
             return Some(Token { start: v, end, style: Style::Plain, lines });
         }
-        while line < self.bytes.len() {
+        loop {
             let indent = self.spaces(line);
             let at = line + indent;
             match self.bytes.get(at) {
+                // The end of the text, or a comment.
                 None | Some(b'#') => break,
                 Some(b'\n') => {
                     line = at + 1;
