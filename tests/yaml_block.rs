@@ -176,6 +176,18 @@ const TOKENS: &[&str] = &[
     "k:\n- i\n",
 ];
 
+/// How many cases a random test runs: `default`, or `MESHLINT_CASES` for a long run
+/// (`MESHLINT_CASES=3000000 cargo test --release --test yaml_block`: a few seconds a
+/// million).
+fn cases(default: usize) -> usize {
+    std::env::var("MESHLINT_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// A random test's seed: `default`, or `MESHLINT_SEED` to try other texts.
+fn seed(default: u64) -> u64 {
+    std::env::var("MESHLINT_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
 /// Line starts of `text`.
 fn line_starts(text: &str) -> Vec<usize> {
     std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect()
@@ -225,7 +237,7 @@ fn mutate(rng: &mut Rng, text: &mut String) {
 
 #[test]
 fn mutated_texts_are_declined_or_parsed_as_the_general_parser_does() {
-    const CASES: usize = 30_000;
+    let cases = cases(30_000);
     let mut texts: Vec<String> = files_under(&shared("corpus"))
         .into_iter()
         .filter_map(|p| std::fs::read_to_string(p).ok())
@@ -238,9 +250,9 @@ fn mutated_texts_are_declined_or_parsed_as_the_general_parser_does() {
             .filter(|t| t.len() <= 8 * 1024),
     );
     assert!(texts.len() > 300, "{} small texts", texts.len());
-    let mut rng = Rng(0x626c_6f63_6b79_616d);
+    let mut rng = Rng(seed(0x626c_6f63_6b79_616d));
     let mut accepted = 0;
-    for case in 0..CASES {
+    for case in 0..cases {
         let mut text = texts[rng.below(texts.len())].clone();
         for _ in 0..=rng.below(3) {
             mutate(&mut rng, &mut text);
@@ -251,8 +263,8 @@ fn mutated_texts_are_declined_or_parsed_as_the_general_parser_does() {
         }
     }
     // The edits must leave many texts inside the subset, or this test would prove little.
-    assert!(accepted * 4 >= CASES, "only {accepted} of {CASES} mutated texts were accepted");
-    eprintln!("{accepted} of {CASES} mutated texts accepted and parsed alike");
+    assert!(accepted * 4 >= cases, "only {accepted} of {cases} mutated texts were accepted");
+    eprintln!("{accepted} of {cases} mutated texts accepted and parsed alike");
 }
 
 /// Texts inside the subset, one for each thing it reads: each must be accepted, and
@@ -580,10 +592,10 @@ impl Gen {
 
 #[test]
 fn generated_texts_are_declined_or_parsed_as_the_general_parser_does() {
-    const CASES: usize = 20_000;
-    let mut g = Gen { rng: Rng(0x6765_6e65_7261_7465), out: String::new() };
+    let cases = cases(20_000);
+    let mut g = Gen { rng: Rng(seed(0x6765_6e65_7261_7465)), out: String::new() };
     let mut accepted = 0;
-    for case in 0..CASES {
+    for case in 0..cases {
         g.out.clear();
         for _ in 0..=g.rng.below(2) {
             g.document();
@@ -593,6 +605,6 @@ fn generated_texts_are_declined_or_parsed_as_the_general_parser_does() {
             Err(e) => panic!("case {case}: {e}"),
         }
     }
-    assert!(accepted * 5 >= CASES, "only {accepted} of {CASES} generated texts were accepted");
-    eprintln!("{accepted} of {CASES} generated texts accepted and parsed alike");
+    assert!(accepted * 5 >= cases, "only {accepted} of {cases} generated texts were accepted");
+    eprintln!("{accepted} of {cases} generated texts accepted and parsed alike");
 }
