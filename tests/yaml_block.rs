@@ -305,7 +305,7 @@ const INSIDE: &[&str] = &[
     "a: [x, 'y', \"z\"]  # c\nb: {k: v, 'q': \"w\"}\nc: [ ]\nd: []\ne: {}   \nf: [a:b, c]\n",
     "- [x]\n- {a: 1}\n- []\n",
     "a: -1\nb: :path\nc: ?x\nd: -x\ne: ---\n",
-    "\"quoted key\": 1\n'single': 2\na:b: 3\nhttp://x: 4\nkey with spaces: 5\n",
+    "\"quoted key\": 1\n'single': 2\na:b: 3\nhttp://x: 4\nkey with spaces: 5\na#b: 6\n",
     "ключ: значение\nemoji: \"😀\"\nk: 'ü\n  ö'\n",
     "a: 1\na: 2\nb:\n  c: 1\n  d: 2\n  c: 3\n",
     "a: b # c\nd: e#f\ng: 'h' # i\n",

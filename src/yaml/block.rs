@@ -381,11 +381,12 @@ impl Parser<'_, '_> {
     /// spaces before it; `None` for text with `: ` or a final `:` (a mapping where a
     /// scalar must be, an error).
     fn plain_line(&self, v: usize) -> Option<usize> {
+        // (The callers start it at text: its first byte is neither a space nor `#`.)
         let line = &self.bytes[v..self.line_end(v)];
         let mut end = line.len();
         for i in memchr::memchr2_iter(b':', b'#', line) {
             if line[i] == b'#' {
-                if i > 0 && line[i - 1] == b' ' {
+                if line[..i].ends_with(b" ") {
                     end = i;
                     break;
                 }
@@ -393,10 +394,7 @@ impl Parser<'_, '_> {
                 return None;
             }
         }
-        while end > 0 && line[end - 1] == b' ' {
-            end -= 1;
-        }
-        (end > 0).then_some(end)
+        Some(line[..end].iter().rposition(|&b| b != b' ').map_or(0, |last| last + 1))
     }
 
     /// A key at `at` followed by `:` and a space or the end of the line: the key and the
