@@ -302,6 +302,8 @@ const INSIDE: &[&str] = &[
     "a: \"double\n  over \\\"lines\\\" \\u00e9\n\n  end\"\n",
     "a: \"\\x41\\u00e9\\U0001F600\\t\\n\\\\\\/\\0\\a\\b\\e\\f\\v\\N\\_\\L\\P\\ \\\"\"\n",
     "a: 'it''s'\nb: \"\"\nc: ''\n",
+    // A backslash is text in single quotes, at a line's end too.
+    "a: 'C:\\path\\x'\nb: 'x\\\n  y'\n",
     "a: [x, 'y', \"z\"]  # c\nb: {k: v, 'q': \"w\"}\nc: [ ]\nd: []\ne: {}   \nf: [a:b, c]\n",
     "- [x]\n- {a: 1}\n- []\n",
     "a: -1\nb: :path\nc: ?x\nd: -x\ne: ---\n",
@@ -329,6 +331,16 @@ const OUTSIDE: &[&str] = &[
     "a: b:\n",
     "? a\n: b\n",
     "a: \"x\\\n  y\"\n",
+    // An escaped space before a line break, with or without spaces after it.
+    "a: \"x\\ \n  y\"\n",
+    "a: \"x\\   \n  y\"\n",
+    // A quoted scalar with no text on its first line, one whose next line is not
+    // indented past its key, one whose closing quote opens a line, one never closed.
+    "a: '\n  x'\n",
+    "a: '   \n  x'\n",
+    "a: 'x\ny'\n",
+    "a: 'x\n  '\n",
+    "a: 'x\n",
     "a: \"x\\q\"\n",
     "a: |\n  x",
     "a: 'unterminated\n",
