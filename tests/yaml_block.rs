@@ -306,6 +306,9 @@ const INSIDE: &[&str] = &[
     "a: 'C:\\path\\x'\nb: 'x\\\n  y'\n",
     "a: [x, 'y', \"z\"]  # c\nb: {k: v, 'q': \"w\"}\nc: [ ]\nd: []\ne: {}   \nf: [a:b, c]\n",
     "- [x]\n- {a: 1}\n- []\n",
+    "a: [b#c, d]\nb: [x , y ]\nc: {k : v , l: w}\n",
+    // Spaces at the start and the end of a quoted scalar over several lines are text.
+    "a: '  x\n  y  '\nb: \"  x\n  y  \"\n",
     "a: -1\nb: :path\nc: ?x\nd: -x\ne: ---\n",
     "\"quoted key\": 1\n'single': 2\na:b: 3\nhttp://x: 4\nkey with spaces: 5\na#b: 6\n",
     "ключ: значение\nemoji: \"😀\"\nk: 'ü\n  ö'\n",
@@ -327,6 +330,11 @@ const OUTSIDE: &[&str] = &[
     "a: {b: [c]}\n",
     "a: [b,\n  c]\n",
     "a: [b, c,]\n",
+    // Keys without values, brackets that do not match, a comment inside.
+    "a: {x, y}\n",
+    "a: {b: c]\n",
+    "a: [b}\n",
+    "a: [b #c]\n",
     "a: b: c\n",
     "a: b:\n",
     "? a\n: b\n",

@@ -558,7 +558,7 @@ impl Parser<'_, '_> {
         }
         // The general parser ends the closing bracket's token where the line ends, past
         // the spaces and any comment after it (the callers allow nothing else there).
-        self.b.end_collection(self.line_end(i + 1), &mut self.out.duplicates);
+        self.b.end_collection(self.line_end(i), &mut self.out.duplicates);
         Some(i + 1)
     }
 
