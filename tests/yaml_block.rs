@@ -358,6 +358,10 @@ const OUTSIDE: &[&str] = &[
     "{\"a\": 1}\n",
     "a: |\n    \n  x\n",
     "a: |\n",
+    // Two chomping indicators, two indentation indicators.
+    "a: |--\n  x\n",
+    "a: >+-\n  x\n",
+    "a: |12\n  x\n",
     "a: |\n  \n    \n  x\n",
     "a: b\n - c\n",
     "- a\nb: c\n",
