@@ -779,18 +779,17 @@ impl Parser<'_, '_> {
 
     /// The first line with content from the line starting at `pos`.
     fn next_content(&self, mut pos: usize) -> Next {
-        let len = self.bytes.len();
-        while pos < len {
+        loop {
             let indent = self.spaces(pos);
             let at = pos + indent;
             match self.bytes.get(at) {
+                // The end of the text.
                 None => return None,
                 Some(b'\n') => pos = at + 1,
                 Some(b'#') => pos = self.next_line(at),
                 Some(_) => return Some(Line { indent, at }),
             }
         }
-        None
     }
 }
 
