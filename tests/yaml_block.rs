@@ -308,7 +308,7 @@ const INSIDE: &[&str] = &[
     "- [x]\n- {a: 1}\n- []\n",
     "a: [b#c, d]\nb: [x , y ]\nc: {k : v , l: w}\n",
     // Spaces at the start and the end of a quoted scalar over several lines are text.
-    "a: '  x\n  y  '\nb: \"  x\n  y  \"\n",
+    "a: '  x\n  y  '\nb: \"  x\n  y  \"\nc: 'x  \n  y   \n  z'\n",
     "a: -1\nb: :path\nc: ?x\nd: -x\ne: ---\n",
     "\"quoted key\": 1\n'single': 2\na:b: 3\nhttp://x: 4\nkey with spaces: 5\na#b: 6\n",
     "ключ: значение\nemoji: \"😀\"\nk: 'ü\n  ö'\n",
