@@ -361,6 +361,7 @@ const OUTSIDE: &[&str] = &[
     // Two chomping indicators, two indentation indicators.
     "a: |--\n  x\n",
     "a: >+-\n  x\n",
+    "a: |-+\n  x\n",
     "a: |12\n  x\n",
     "a: |\n  \n    \n  x\n",
     "a: b\n - c\n",
