@@ -1186,39 +1186,16 @@ mod tests {
     #[test]
     fn a_key_starting_with_a_dollar_is_recorded_at_any_depth_and_only_a_key() {
         let dollar = |text: &str| both(text).documents[0].has_dollar_key();
-        assert!(!dollar(
-            "a: $patch
-b: [$x, {c: $d}]
-"
-        ));
-        assert!(dollar(
-            "a:
-  - b: 1
-    $patch: delete
-"
-        ));
-        assert!(dollar(
-            "a: {$setElementOrder/b: []}
-"
-        ));
-        assert!(dollar(
-            "a: 1
-$patch: replace
-"
-        ));
+        assert!(!dollar("a: $patch\nb: [$x, {c: $d}]\n"));
+        // An empty key is followed in the text arena by its value's `$`.
+        assert!(!dollar("\"\": $x\n"));
+        assert!(dollar("a:\n  - b: 1\n    $patch: delete\n"));
+        assert!(dollar("a: {$setElementOrder/b: []}\n"));
+        assert!(dollar("a: 1\n$patch: replace\n"));
         // An alias as a key may stand for one.
-        assert!(dollar(
-            "a: &k $patch
-*k : delete
-"
-        ));
+        assert!(dollar("a: &k $patch\n*k : delete\n"));
         // Reset for each document.
-        let s = both(
-            "$patch: delete
----
-a: 1
-",
-        );
+        let s = both("$patch: delete\n---\na: 1\n");
         assert_eq!(s.documents.iter().map(Document::has_dollar_key).collect::<Vec<_>>(), [true, false]);
     }
 
