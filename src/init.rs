@@ -32,7 +32,7 @@ pub fn configuration(options: &Options) -> String {
     let _ = writeln!(out, "profile: {}\n", profile.name());
 
     // Namespaces: what kustomizations give, and folders whose objects name none.
-    let kustomized = crate::kustomize::namespaces(files);
+    let kustomized = crate::kustomize::namespaces(files, &crate::kustomize::Idents::new(files));
     let mut by_kustomization: BTreeMap<String, Vec<&str>> = BTreeMap::new();
     let mut unnamespaced: BTreeMap<String, usize> = BTreeMap::new();
     // Folders relative to the repository (where the configuration is written).

@@ -87,7 +87,7 @@ pub struct Tree {
 /// component is never one: kustomize builds it only inside another kustomization.
 #[must_use]
 pub fn roots(files: &[LoadedFile]) -> Vec<usize> {
-    let graph = Graph::new(files);
+    let graph = Graph::new(files, &Idents::new(files));
     graph
         .kustomizations
         .iter()
@@ -104,7 +104,7 @@ pub fn trees(files: &[LoadedFile], roots: &[usize]) -> Vec<Tree> {
     if roots.is_empty() {
         return Vec::new();
     }
-    let graph = Graph::new(files);
+    let graph = Graph::new(files, &Idents::new(files));
     roots
         .iter()
         .map(|&root| {
@@ -156,20 +156,15 @@ struct Graph<'a> {
 }
 
 impl<'a> Graph<'a> {
-    fn new(files: &'a [LoadedFile]) -> Self {
+    fn new(files: &'a [LoadedFile], idents: &Idents<'_>) -> Self {
         let kustomizations: Vec<(usize, Kustomization<'_>)> = files
             .iter()
             .enumerate()
             .filter(|(_, f)| f.source.path.as_deref().is_some_and(is_kustomization))
             .filter_map(|(i, f)| Some((i, read(f)?)))
             .collect();
-        // By device and inode: one `stat` a file (resolving each path, `realpath`, reads
-        // every link of it and cost more than the rest of the pass).
-        // In parallel, collected in the files' order so that the map is the same every run.
-        let idents: Vec<Option<(u64, u64)>> =
-            files.par_iter().map(|f| f.source.path.as_deref().and_then(ident)).collect();
         let by_ident: HashMap<(u64, u64), usize> =
-            idents.into_iter().enumerate().filter_map(|(i, id)| Some((id?, i))).collect();
+            idents.all().iter().enumerate().filter_map(|(i, id)| Some((*id.as_ref()?, i))).collect();
         let by_dir: HashMap<(u64, u64), usize> =
             kustomizations.iter().enumerate().filter_map(|(k, (_, kz))| Some((ident(&kz.dir)?, k))).collect();
         let mut includes: Vec<Vec<usize>> = vec![Vec::new(); kustomizations.len()];
@@ -193,10 +188,31 @@ impl<'a> Graph<'a> {
 }
 
 /// A file's or folder's device and inode (through links): the same whatever the path
-/// to it.
+/// to it. One `stat`, where resolving the path (`realpath`) reads each of its links and
+/// cost more than the rest of the kustomization passes.
 pub(crate) fn ident(path: &Path) -> Option<(u64, u64)> {
     use std::os::unix::fs::MetadataExt;
     std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+/// The device and inode of each file of a run, found once (in parallel, kept in file
+/// order) when first asked: the kustomization graph and the patch files of the index both
+/// match paths to files by them.
+pub struct Idents<'a> {
+    files: &'a [LoadedFile],
+    all: std::sync::OnceLock<Vec<Option<(u64, u64)>>>,
+}
+
+impl<'a> Idents<'a> {
+    #[must_use]
+    pub fn new(files: &'a [LoadedFile]) -> Self {
+        Self { files, all: std::sync::OnceLock::new() }
+    }
+
+    /// Each file's, by file index (`None` for one not on disk or gone).
+    pub fn all(&self) -> &[Option<(u64, u64)>] {
+        self.all.get_or_init(|| self.files.par_iter().map(|f| f.source.path.as_deref().and_then(ident)).collect())
+    }
 }
 
 /// For each file, the namespaces kustomizations give its objects: `None` when no applied
@@ -204,13 +220,13 @@ pub(crate) fn ident(path: &Path) -> Option<(u64, u64)> {
 /// sorted set of what each path through the kustomizations gives (`None` in the set: a
 /// path that sets no namespace).
 #[must_use]
-pub fn namespaces(files: &[LoadedFile]) -> Vec<Option<Vec<Option<&str>>>> {
+pub fn namespaces<'a>(files: &'a [LoadedFile], idents: &Idents<'_>) -> Vec<Option<Vec<Option<&'a str>>>> {
     let mut out = vec![None; files.len()];
     // (A file without documents, a stub of the context cache among them, lists nothing.)
     if !files.iter().any(|f| !f.documents.is_empty() && f.source.path.as_deref().is_some_and(is_kustomization)) {
         return out;
     }
-    let graph = Graph::new(files);
+    let graph = Graph::new(files, idents);
     let kustomizations = &graph.kustomizations;
     if kustomizations.iter().all(|(_, k)| k.namespace.is_none()) {
         return out;

@@ -361,7 +361,8 @@ impl<'a> Index<'a> {
         use rayon::prelude::*;
         let documents = files.iter().map(|f| f.documents.len()).sum();
         // Files in parallel; the result keeps file and document order.
-        let kustomized = crate::kustomize::namespaces(files);
+        let idents = crate::kustomize::Idents::new(files);
+        let kustomized = crate::kustomize::namespaces(files, &idents);
         let found: Vec<Found<'a>> = files
             .par_iter()
             .enumerate()
@@ -399,7 +400,7 @@ impl<'a> Index<'a> {
         for (i, o) in objects.iter().enumerate() {
             by_namespace.entry(o.effective_namespace).or_default().push(i);
         }
-        mark_kustomize_patches(files, &mut objects);
+        mark_kustomize_patches(files, &idents, &mut objects);
         let (group_of, groups) = group_identities(&objects);
         let mut index = Self {
             files,
@@ -594,8 +595,7 @@ fn group_identities(objects: &[Object<'_>]) -> (Vec<usize>, Vec<Vec<usize>>) {
 }
 
 /// Files that a kustomization names as patches hold fragments, not whole objects.
-fn mark_kustomize_patches(files: &[LoadedFile], objects: &mut [Object<'_>]) {
-    use rayon::prelude::*;
+fn mark_kustomize_patches(files: &[LoadedFile], idents: &crate::kustomize::Idents<'_>, objects: &mut [Object<'_>]) {
     let mut patch_files = std::collections::HashSet::new();
     for file in files.iter().filter(|f| !f.documents.is_empty()) {
         let Some(path) = &file.source.path else { continue };
@@ -613,14 +613,9 @@ fn mark_kustomize_patches(files: &[LoadedFile], objects: &mut [Object<'_>]) {
     if patch_files.is_empty() {
         return;
     }
-    // The same file by device and inode (one `stat`, where resolving the path would read
-    // each of its links), in parallel.
-    let is_patch: Vec<bool> = files
-        .par_iter()
-        .map(|f| f.source.path.as_deref().and_then(crate::kustomize::ident).is_some_and(|id| patch_files.contains(&id)))
-        .collect();
+    let idents = idents.all();
     for object in objects {
-        if is_patch[object.file] {
+        if idents[object.file].is_some_and(|id| patch_files.contains(&id)) {
             object.partial = true;
         }
     }

@@ -254,7 +254,7 @@ fn rule_list(text: &str, base: usize) -> Vec<(String, Range<usize>)> {
 /// `# meshlint: ignore[...]` comments of one file.
 fn comments(id: FileId, file: &LoadedFile, out: &mut Vec<Suppression>) {
     let text = &file.source.text;
-    // memchr's SIMD search: this runs over every byte of the run, in one thread.
+    // memchr's SIMD search: this reads every byte of the run.
     if memchr::memmem::find(text.as_bytes(), COMMENT_MARK.as_bytes()).is_none() {
         return;
     }

@@ -233,19 +233,27 @@ impl Parser<'_, '_> {
         let after = colon + 1;
         let v = self.skip_spaces(after);
         if self.ends_line(v, after) {
-            let next = self.next_content(self.next_line(v));
-            return match next {
-                Some(line) if self.level(next) > ix(col) => self.block_node(line.at, line.indent, ix(col)),
-                Some(line) if self.level(next) == ix(col) && self.is_dash(line.at) => {
-                    self.indentless_sequence(line, col)
-                }
-                _ => {
-                    self.b.scalar("", Style::Plain, None, 0, colon, colon);
-                    Some(next)
-                }
-            };
+            return self.value_below(v, col, colon, true);
         }
         self.inline_value(v, ix(col))
+    }
+
+    /// The value of a key (`key`) or an item in column `col` whose line ends at `v`: the
+    /// node on the next line with content when it is indented past `col` (or, for a key,
+    /// a sequence at `col`), else a null at `null_at` (the general parser puts a key's at
+    /// its `:`, an item's at the end of its line).
+    fn value_below(&mut self, v: usize, col: usize, null_at: usize, key: bool) -> Option<Next> {
+        let next = self.next_content(self.next_line(v));
+        match next {
+            Some(line) if self.level(next) > ix(col) => self.block_node(line.at, line.indent, ix(col)),
+            Some(line) if key && self.level(next) == ix(col) && self.is_dash(line.at) => {
+                self.indentless_sequence(line, col)
+            }
+            _ => {
+                self.b.scalar("", Style::Plain, None, 0, null_at, null_at);
+                Some(next)
+            }
+        }
     }
 
     /// A block sequence whose first `-` is at `at`, in column `col`.
@@ -286,15 +294,7 @@ impl Parser<'_, '_> {
         let after = dash + 1;
         let v = self.skip_spaces(after);
         if self.ends_line(v, after) {
-            let end = self.line_end(v);
-            let next = self.next_content(self.next_line(v));
-            return match next {
-                Some(line) if self.level(next) > ix(col) => self.block_node(line.at, line.indent, ix(col)),
-                _ => {
-                    self.b.scalar("", Style::Plain, None, 0, end, end);
-                    Some(next)
-                }
-            };
+            return self.value_below(v, col, self.line_end(v), false);
         }
         let vcol = col + (v - dash);
         if self.is_dash(v) {

@@ -1,7 +1,9 @@
 //! The only module that knows the YAML parser. It turns a file's text into documents
 //! of spanned nodes (byte ranges into the file), keeping each scalar's raw style so
 //! that Kubernetes' YAML 1.1 typing can be decided from the text, and reports parse
-//! errors, duplicate keys and resource limits as data for the caller to diagnose.
+//! errors, duplicate keys and resource limits as data for the caller to diagnose. Two
+//! parsers build the tree through one `Builder`: `block`, meshlint's own for the
+//! block-style subset of YAML, is tried first; saphyr's reads whatever it declines.
 //!
 //! Aliases are never expanded: an alias node points at its anchor, so an alias bomb
 //! costs one node per alias. Nesting is bounded so that no later recursive walk can
@@ -463,6 +465,70 @@ impl<'a> Builder<'a> {
         }
     }
 
+    fn begin_document(&mut self, start: usize) {
+        self.nodes.clear();
+        self.children.clear();
+        self.scratch.clear();
+        self.strings.clear();
+        self.tags.clear();
+        self.anchors.clear();
+        self.root = None;
+        self.doc_start = start;
+        self.dollar_key = false;
+    }
+
+    /// End the document at `end` (the end of its `---`, `...` or of the stream).
+    fn end_document(&mut self, end: usize, out: &mut Stream) {
+        if let Some(root) = self.root.take() {
+            let nodes = exact(&mut self.nodes);
+            let children = exact(&mut self.children);
+            let strings = exact_string(&mut self.strings);
+            let tags = std::mem::take(&mut self.tags);
+            let end = end.max(nodes[root as usize].end as usize);
+            let (start, end) = (to_u32(self.doc_start), to_u32(end));
+            let dollar_key = self.dollar_key;
+            out.documents.push(Document { nodes, children, strings, tags, root, dollar_key, start, end });
+        }
+    }
+
+    /// A scalar from `start` to `end` in the file (`end` after the closing quote of a
+    /// quoted one).
+    fn scalar(&mut self, value: &str, style: Style, tag: Option<&str>, anchor: usize, start: usize, end: usize) {
+        let from = to_u32(self.strings.len());
+        self.strings.push_str(value);
+        let kind = NodeKind::Scalar {
+            value: (from, to_u32(self.strings.len())),
+            style,
+            tag: tag.map_or(0, |t| {
+                self.tags.push(t.into());
+                to_u32(self.tags.len())
+            }),
+        };
+        let id = self.push_node(kind, start, end);
+        if anchor != 0 {
+            self.anchors.insert(anchor, id);
+        }
+        self.attach(id);
+    }
+
+    /// Open a collection whose start token runs from `start` to `end`: empty for a
+    /// block collection, the bracket of a flow one.
+    fn open(&mut self, map: bool, anchor: usize, start: usize, end: usize) {
+        let flow = end > start;
+        let id = self.push_node(NodeKind::Seq { first: 0, len: 0, flow }, start, end);
+        self.stack.push(Open { id, mark: self.scratch.len(), map, flow, anchor });
+    }
+
+    /// Close the innermost collection; `end` is the end of its closing token (only a
+    /// flow collection's, its bracket, counts).
+    fn end_collection(&mut self, end: usize, dups: &mut Vec<DuplicateKey>) {
+        if let Some(Open { id, flow: true, .. }) = self.stack.last() {
+            let id = *id as usize;
+            self.nodes[id].end = self.nodes[id].end.max(to_u32(end));
+        }
+        self.close(dups);
+    }
+
     fn push_node(&mut self, kind: NodeKind, start: usize, end: usize) -> NodeId {
         let id = to_u32(self.nodes.len());
         let read = self.offsets.read(start);
@@ -671,72 +737,6 @@ fn handle_event(b: &mut Builder<'_>, event: Event<'_>, span: Span, out: &mut Str
         Event::StreamStart | Event::StreamEnd | Event::Nothing => {}
     }
     Ok(())
-}
-
-impl Builder<'_> {
-    fn begin_document(&mut self, start: usize) {
-        self.nodes.clear();
-        self.children.clear();
-        self.scratch.clear();
-        self.strings.clear();
-        self.tags.clear();
-        self.anchors.clear();
-        self.root = None;
-        self.doc_start = start;
-        self.dollar_key = false;
-    }
-
-    /// End the document at `end` (the end of its `---`, `...` or of the stream).
-    fn end_document(&mut self, end: usize, out: &mut Stream) {
-        if let Some(root) = self.root.take() {
-            let nodes = exact(&mut self.nodes);
-            let children = exact(&mut self.children);
-            let strings = exact_string(&mut self.strings);
-            let tags = std::mem::take(&mut self.tags);
-            let end = end.max(nodes[root as usize].end as usize);
-            let (start, end) = (to_u32(self.doc_start), to_u32(end));
-            let dollar_key = self.dollar_key;
-            out.documents.push(Document { nodes, children, strings, tags, root, dollar_key, start, end });
-        }
-    }
-
-    /// A scalar from `start` to `end` in the file (`end` after the closing quote of a
-    /// quoted one).
-    fn scalar(&mut self, value: &str, style: Style, tag: Option<&str>, anchor: usize, start: usize, end: usize) {
-        let from = to_u32(self.strings.len());
-        self.strings.push_str(value);
-        let kind = NodeKind::Scalar {
-            value: (from, to_u32(self.strings.len())),
-            style,
-            tag: tag.map_or(0, |t| {
-                self.tags.push(t.into());
-                to_u32(self.tags.len())
-            }),
-        };
-        let id = self.push_node(kind, start, end);
-        if anchor != 0 {
-            self.anchors.insert(anchor, id);
-        }
-        self.attach(id);
-    }
-
-    /// Open a collection whose start token runs from `start` to `end`: empty for a
-    /// block collection, the bracket of a flow one.
-    fn open(&mut self, map: bool, anchor: usize, start: usize, end: usize) {
-        let flow = end > start;
-        let id = self.push_node(NodeKind::Seq { first: 0, len: 0, flow }, start, end);
-        self.stack.push(Open { id, mark: self.scratch.len(), map, flow, anchor });
-    }
-
-    /// Close the innermost collection; `end` is the end of its closing token (only a
-    /// flow collection's, its bracket, counts).
-    fn end_collection(&mut self, end: usize, dups: &mut Vec<DuplicateKey>) {
-        if let Some(Open { id, flow: true, .. }) = self.stack.last() {
-            let id = *id as usize;
-            self.nodes[id].end = self.nodes[id].end.max(to_u32(end));
-        }
-        self.close(dups);
-    }
 }
 
 impl Document {
