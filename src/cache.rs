@@ -51,6 +51,8 @@ pub struct Store {
     read: Vec<(Range<usize>, Option<Entry>)>,
     /// Where the last lookup in `read` ended: lookups in name order take one step each.
     cursor: usize,
+    /// The places in `read` of the global files' entries.
+    globals: Vec<usize>,
     /// Entries made (or given back) by this run, by name as walked.
     files: HashMap<String, Entry>,
     /// The walk of the context folder, when it could be kept.
@@ -104,7 +106,7 @@ impl Items {
     /// written whole, and `open` checked every line's shape).
     #[must_use]
     pub fn parsed(&self) -> Vec<Item> {
-        self.text().lines().filter_map(Item::parse).collect()
+        split_byte(self.text(), b'\n').filter_map(Item::parse).collect()
     }
 }
 
@@ -170,7 +172,7 @@ struct ItemRef<'a> {
 
 impl<'a> ItemRef<'a> {
     fn parse(line: &'a str) -> Option<Self> {
-        let mut f = line.strip_prefix("O\t")?.split('\t');
+        let mut f = split_byte(line.strip_prefix("O\t")?, b'\t');
         let kind = field(f.next()?)?;
         let namespace = field(f.next()?)?;
         let name = field(f.next()?)?;
@@ -192,7 +194,29 @@ impl<'a> ItemRef<'a> {
 
 /// The raw fields of a list, not unescaped.
 fn split_fields_raw(joined: &str) -> impl Iterator<Item = &str> {
-    joined.split('\x1f').filter(|f| !f.is_empty())
+    split_byte(joined, 0x1f).filter(|f| !f.is_empty())
+}
+
+/// The pieces of a text between the places of an ASCII byte, as `str::split` gives them
+/// (that one searches for a `char` with core's slower `memchr`: this is most of the
+/// time a warm run spends reading the cache file).
+pub(crate) fn split_byte(s: &str, byte: u8) -> impl Iterator<Item = &str> {
+    let mut rest = Some(s);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        match memchr::memchr(byte, r.as_bytes()) {
+            Some(i) => {
+                rest = Some(&r[i + 1..]);
+                Some(&r[..i])
+            }
+            None => rest.take(),
+        }
+    })
+}
+
+/// Whether a text holds a byte.
+fn has_byte(s: &str, byte: u8) -> bool {
+    memchr::memchr(byte, s.as_bytes()).is_some()
 }
 
 /// Where the cache lives and what keys it.
@@ -311,7 +335,7 @@ impl Store {
         // without one (a file cut short).
         let next_line = |at: &mut usize| -> Option<&str> {
             let rest = &text[*at..];
-            let end = rest.find('\n')?;
+            let end = memchr::memchr(b'\n', rest.as_bytes())?;
             *at += end + 1;
             Some(&rest[..end])
         };
@@ -321,9 +345,10 @@ impl Store {
         let key = unesc(next_line(&mut at)?)?;
         let mut files: Vec<(Range<usize>, Option<Entry>)> = Vec::with_capacity(text.len() / 512);
         let mut listing: Option<crate::listing::Listing> = None;
+        let mut globals = Vec::new();
         loop {
             let line = next_line(&mut at)?;
-            let mut f = line.split('\t');
+            let mut f = split_byte(line, b'\t');
             match f.next()? {
                 "end" => {
                     let count = f.next()?.parse::<usize>().ok()?;
@@ -333,6 +358,7 @@ impl Store {
                         text: Arc::clone(&shared),
                         read,
                         cursor: 0,
+                        globals,
                         files: HashMap::default(),
                         listing,
                     });
@@ -379,7 +405,7 @@ impl Store {
                     }
                     let mut evidence = Vec::new();
                     while text[at..].starts_with("E\t") {
-                        let mut f = next_line(&mut at)?.split('\t').skip(1);
+                        let mut f = split_byte(next_line(&mut at)?, b'\t').skip(1);
                         let modern = f.next()? == "1";
                         let line = f.next()?.parse().ok()?;
                         evidence.push((modern, unesc(f.next()?)?, line));
@@ -392,6 +418,9 @@ impl Store {
                     }
                     at = range.end;
                     let items = Items::Raw(Arc::clone(&shared), range);
+                    if global {
+                        globals.push(files.len());
+                    }
                     files.push((name, Some(Entry { stamp, global, documents, objects, namespaces, items, evidence })));
                 }
                 _ => return None,
@@ -428,18 +457,18 @@ pub(crate) fn join_fields(fields: &[String]) -> String {
 
 /// The fields `join_fields` joined (`None` for one with a broken escape).
 pub(crate) fn split_fields(joined: &str) -> impl Iterator<Item = Option<Cow<'_, str>>> {
-    joined.split('\x1f').filter(|f| !f.is_empty()).map(field)
+    split_fields_raw(joined).map(field)
 }
 
 /// A field as written, unescaped: borrowed unless it holds an escape; `None` for a
 /// broken escape.
 fn field(s: &str) -> Option<Cow<'_, str>> {
-    if s.contains('\\') { unesc(s).map(Cow::Owned) } else { Some(Cow::Borrowed(s)) }
+    if has_byte(s, b'\\') { unesc(s).map(Cow::Owned) } else { Some(Cow::Borrowed(s)) }
 }
 
 /// The text `esc` escaped; `None` for a broken escape.
 fn unesc(s: &str) -> Option<String> {
-    if !s.contains('\\') {
+    if !has_byte(s, b'\\') {
         return Some(s.to_owned());
     }
     let mut out = String::with_capacity(s.len());
@@ -515,14 +544,15 @@ impl Store {
         found
     }
 
-    /// Every entry with its name (an entry of the file whose name does not unescape
-    /// has none).
-    fn entries(&self) -> impl Iterator<Item = (Option<Cow<'_, str>>, &Entry)> {
-        let read = self.read.iter().filter_map(|(range, e)| {
-            let raw = &self.text[range.clone()];
-            Some((field(raw), e.as_ref()?))
+    /// Every global entry with its name (an entry of the file whose name does not
+    /// unescape has none).
+    fn global_entries(&self) -> impl Iterator<Item = (Option<Cow<'_, str>>, &Entry)> {
+        let read = self.globals.iter().filter_map(|&i| {
+            let (range, e) = &self.read[i];
+            Some((field(&self.text[range.clone()]), e.as_ref()?))
         });
-        read.chain(self.files.iter().map(|(n, e)| (Some(Cow::Borrowed(n.as_str())), e)))
+        let made = self.files.iter().map(|(n, e)| (Some(Cow::Borrowed(n.as_str())), e));
+        read.chain(made).filter(|(_, e)| e.global)
     }
 
     /// Take a file's entry out of the store if it is fresh and not global.
@@ -539,15 +569,13 @@ impl Store {
     /// (`current` gives a file's stamp now, `None` for a file not there).
     #[must_use]
     pub fn globals_unchanged(&self, current: impl Fn(&str) -> Option<Option<Stamp>>) -> bool {
-        self.entries()
-            .filter(|(_, e)| e.global)
-            .all(|(name, e)| name.is_some_and(|n| current(&n) == Some(Some(e.stamp))))
+        self.global_entries().all(|(name, e)| name.is_some_and(|n| current(&n) == Some(Some(e.stamp))))
     }
 
     /// The names of the global files.
     #[must_use]
     pub(crate) fn global_names(&self) -> HashSet<String> {
-        self.entries().filter(|(_, e)| e.global).filter_map(|(n, _)| Some(n?.into_owned())).collect()
+        self.global_entries().filter_map(|(n, _)| Some(n?.into_owned())).collect()
     }
 
     /// Whether the store holds anything.
@@ -570,18 +598,22 @@ impl Store {
         true
     }
 
-    /// Keep only the entries of these names: whether any went.
-    pub(crate) fn retain(&mut self, names: &HashSet<&str>) -> bool {
+    /// Keep only the entries of the names `keep` holds: whether any went. (A warm run
+    /// has taken most entries out already: only those left are looked up.)
+    pub(crate) fn retain(&mut self, keep: impl Fn(&str) -> bool) -> bool {
         let mut gone = false;
         for (range, entry) in &mut self.read {
+            if entry.is_none() {
+                continue;
+            }
             let raw = &self.text[range.clone()];
-            let kept = field(raw).is_some_and(|n| names.contains(n.as_ref()));
-            if !kept && entry.take().is_some() {
+            if !field(raw).is_some_and(|n| keep(&n)) {
+                *entry = None;
                 gone = true;
             }
         }
         let before = self.files.len();
-        self.files.retain(|n, _| names.contains(n.as_str()));
+        self.files.retain(|n, _| keep(n));
         gone || self.files.len() != before
     }
 
@@ -743,11 +775,13 @@ impl<'a> Wanted<'a> {
     /// bearing on them (the file is then read).
     #[must_use]
     pub fn relates(&self, entry: &Entry) -> bool {
-        let escaped = entry.namespaces.contains('\\');
-        if !escaped && !entry.namespaces.split('\x1f').any(|n| self.namespaces.contains(n)) {
+        let escaped = has_byte(&entry.namespaces, b'\\');
+        if !escaped && !split_byte(&entry.namespaces, 0x1f).any(|n| self.namespaces.contains(n)) {
             return false;
         }
-        entry.items.text().lines().any(|line| ItemRef::parse(line).is_none_or(|item| self.relates_item(&item)))
+        split_byte(entry.items.text(), b'\n')
+            .filter(|l| !l.is_empty())
+            .any(|line| ItemRef::parse(line).is_none_or(|item| self.relates_item(&item)))
     }
 
     fn relates_item(&self, item: &ItemRef<'_>) -> bool {

@@ -207,15 +207,16 @@ fn read_with_context(
     let mut store = reading.cache.filter(|_| context.is_some()).map(|(setup, _)| setup.open());
     let mut listing_changed = false;
     if let Some(dir) = context {
-        let kept = store.as_ref().and_then(|s| s.listing.as_ref()).and_then(|l| l.check(dir));
+        let entry = |f: crate::listing::Found| Entry {
+            name: display(&f.path),
+            path: Some(f.path),
+            target: false,
+            stamp: Some(f.stamp),
+            ident: Some(f.ident),
+        };
+        let kept = store.as_ref().and_then(|s| s.listing.as_ref()).and_then(|l| l.check(dir, entry));
         if let Some(found) = kept {
-            entries.extend(found.into_iter().map(|f| Entry {
-                name: display(&f.path),
-                path: Some(f.path),
-                target: false,
-                stamp: Some(f.stamp),
-                ident: Some(f.ident),
-            }));
+            entries.extend(found);
         } else {
             let started = std::time::SystemTime::now();
             let mut walk = store.is_some().then(crate::listing::Walk::default);
@@ -470,7 +471,7 @@ fn relevant_stubs(
     }
     let summary = |id: usize| files[id].summary.as_deref().expect("a stub has its entry");
     let named = crate::cache::Wanted::of(&index, targets);
-    let first: Vec<bool> = stubs.iter().map(|&id| named.relates(summary(id))).collect();
+    let first: Vec<bool> = stubs.par_iter().with_min_len(256).map(|&id| named.relates(summary(id))).collect();
     let mut read_now = vec![false; files.len()];
     for &i in fresh {
         read_now[i] = !targets[i];
@@ -485,7 +486,7 @@ fn relevant_stubs(
     let hits: Vec<bool> = if next.is_empty() {
         first
     } else {
-        stubs.iter().zip(&first).map(|(&id, &hit)| hit || next.relates(summary(id))).collect()
+        stubs.par_iter().zip(&first).with_min_len(256).map(|(&id, &hit)| hit || next.relates(summary(id))).collect()
     };
     let mut hit = hits.into_iter();
     let (wanted, rest) = std::mem::take(stubs).into_iter().partition(|_| hit.next().unwrap_or(true));
@@ -883,12 +884,15 @@ fn check_once(options: &Options) -> Report {
         // Written when a context file was read that the cache did not hold as it is (or
         // one went): the named files are parsed every run, so their entries alone are
         // not worth a write.
-        let names: crate::model::HashSet<&str> =
+        let mut names: Vec<&str> =
             loaded.files.iter().filter(|f| f.rendered.is_none()).map(|f| f.source.name.as_str()).collect();
+        // Files come sorted by name, so this costs next to nothing.
+        names.sort_unstable();
         // The first run makes the cache folder even when nothing could be kept yet (files
         // changed just now): making it moves the root folder's time, which is better done
         // before a walk is kept.
-        let mut changed = state.store.retain(&names) | state.listing_changed | !state.setup.dir.is_dir();
+        let mut changed =
+            state.store.retain(|n| names.binary_search(&n).is_ok()) | state.listing_changed | !state.setup.dir.is_dir();
         for (id, name, entry) in entries {
             changed |= state.store.put(name, entry) && !loaded.targets[id];
         }

@@ -223,16 +223,17 @@ impl Listing {
     }
 
     /// The files of a walk of `root` as they are now, when the walk would find just
-    /// these (in no particular order); `None` when anything it depends on changed.
+    /// these (in no particular order), each as `make` makes it from what was found (in
+    /// parallel); `None` when anything it depends on changed.
     #[must_use]
-    pub fn check(&self, root: &Path) -> Option<Vec<Found>> {
+    pub fn check<T: Send>(&self, root: &Path, make: impl Fn(Found) -> T + Sync) -> Option<Vec<T>> {
         if root.to_str() != Some(self.root.as_str()) || self.env != env() {
             return None;
         }
         if !self.guards.iter().all(|(path, stamp)| crate::cache::stamp(Path::new(path)) == *stamp) {
             return None;
         }
-        let found: Option<Vec<Vec<Found>>> = self
+        let found: Option<Vec<Vec<T>>> = self
             .dirs
             .par_iter()
             .with_min_len(32)
@@ -251,10 +252,12 @@ impl Listing {
                     .map(|name| {
                         let name = name?;
                         let st = rustix::fs::statat(&fd, name.as_ref(), AtFlags::empty()).ok()?;
-                        (FileType::from_raw_mode(st.st_mode) == FileType::RegularFile).then(|| Found {
-                            path: path.join(name.as_ref()),
-                            stamp: stamp_of(&st),
-                            ident: (st.st_dev, st.st_ino),
+                        (FileType::from_raw_mode(st.st_mode) == FileType::RegularFile).then(|| {
+                            make(Found {
+                                path: path.join(name.as_ref()),
+                                stamp: stamp_of(&st),
+                                ident: (st.st_dev, st.st_ino),
+                            })
                         })
                     })
                     .collect()
