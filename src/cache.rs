@@ -48,13 +48,13 @@ pub struct Store {
     text: Arc<String>,
     /// Its entries in its order (by escaped name): the escaped name's place in `text`,
     /// and the entry, `None` once taken or replaced. Read in place: no name is copied.
-    read: Vec<(Range<usize>, Option<Entry>)>,
+    read: Vec<(Range<usize>, Option<Box<Entry>>)>,
     /// Where the last lookup in `read` ended: lookups in name order take one step each.
     cursor: usize,
     /// The places in `read` of the global files' entries.
     globals: Vec<usize>,
     /// Entries made (or given back) by this run, by name as walked.
-    files: HashMap<String, Entry>,
+    files: HashMap<String, Box<Entry>>,
     /// The walk of the context folder, when it could be kept.
     pub listing: Option<crate::listing::Listing>,
 }
@@ -283,8 +283,8 @@ impl Store {
         let mut entries: Vec<(Cow<'_, str>, &Entry)> = self
             .read
             .iter()
-            .filter_map(|(range, e)| Some((Cow::Borrowed(&self.text[range.clone()]), e.as_ref()?)))
-            .chain(self.files.iter().map(|(name, e)| (esc(name), e)))
+            .filter_map(|(range, e)| Some((Cow::Borrowed(&self.text[range.clone()]), e.as_deref()?)))
+            .chain(self.files.iter().map(|(name, e)| (esc(name), &**e)))
             .collect();
         entries.sort_by(|a, b| a.0.cmp(&b.0));
         entries.dedup_by(|a, b| a.0 == b.0);
@@ -343,7 +343,7 @@ impl Store {
             return None;
         }
         let key = unesc(next_line(&mut at)?)?;
-        let mut files: Vec<(Range<usize>, Option<Entry>)> = Vec::with_capacity(text.len() / 512);
+        let mut files: Vec<(Range<usize>, Option<Box<Entry>>)> = Vec::with_capacity(text.len() / 512);
         let mut listing: Option<crate::listing::Listing> = None;
         let mut globals = Vec::new();
         loop {
@@ -421,7 +421,8 @@ impl Store {
                     if global {
                         globals.push(files.len());
                     }
-                    files.push((name, Some(Entry { stamp, global, documents, objects, namespaces, items, evidence })));
+                    let entry = Entry { stamp, global, documents, objects, namespaces, items, evidence };
+                    files.push((name, Some(Box::new(entry))));
                 }
                 _ => return None,
             }
@@ -431,7 +432,9 @@ impl Store {
 
 /// A field's text with `\`, tab, line breaks, `\x1f` and `=` escaped.
 fn esc(s: &str) -> std::borrow::Cow<'_, str> {
-    if !s.bytes().any(|b| matches!(b, b'\\' | b'\t' | b'\n' | b'\r' | 0x1f | b'=')) {
+    // Without an early exit the scan is vectorised: names are rarely escaped, and a
+    // warm run escapes every file's name to look it up.
+    if !s.bytes().fold(false, |any, b| any | matches!(b, b'\\' | b'\t' | b'\n' | b'\r' | 0x1f | b'=')) {
         return std::borrow::Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 8);
@@ -549,20 +552,20 @@ impl Store {
     fn global_entries(&self) -> impl Iterator<Item = (Option<Cow<'_, str>>, &Entry)> {
         let read = self.globals.iter().filter_map(|&i| {
             let (range, e) = &self.read[i];
-            Some((field(&self.text[range.clone()]), e.as_ref()?))
+            Some((field(&self.text[range.clone()]), e.as_deref()?))
         });
-        let made = self.files.iter().map(|(n, e)| (Some(Cow::Borrowed(n.as_str())), e));
+        let made = self.files.iter().map(|(n, e)| (Some(Cow::Borrowed(n.as_str())), &**e));
         read.chain(made).filter(|(_, e)| e.global)
     }
 
     /// Take a file's entry out of the store if it is fresh and not global.
-    pub fn take_fresh(&mut self, name: &str, stamp: Option<Stamp>) -> Option<Entry> {
+    pub fn take_fresh(&mut self, name: &str, stamp: Option<Stamp>) -> Option<Box<Entry>> {
         let fresh = |e: &Entry| Some(e.stamp) == stamp && !e.global;
         if let Some(i) = self.find(name) {
             let slot = &mut self.read[i].1;
-            return if slot.as_ref().is_some_and(fresh) { slot.take() } else { None };
+            return if slot.as_deref().is_some_and(fresh) { slot.take() } else { None };
         }
-        if self.files.get(name).is_some_and(fresh) { self.files.remove(name) } else { None }
+        if self.files.get(name).is_some_and(|e| fresh(e)) { self.files.remove(name) } else { None }
     }
 
     /// Whether every global file the store knows is still there with the same stamp
@@ -587,14 +590,14 @@ impl Store {
     /// Record a file's entry: whether it changed the store.
     pub fn put(&mut self, name: String, entry: Entry) -> bool {
         if let Some(i) = self.find(&name) {
-            if self.read[i].1.as_ref() == Some(&entry) {
+            if self.read[i].1.as_deref() == Some(&entry) {
                 return false;
             }
             self.read[i].1 = None;
-        } else if self.files.get(&name) == Some(&entry) {
+        } else if self.files.get(&name).map(|e| &**e) == Some(&entry) {
             return false;
         }
-        self.files.insert(name, entry);
+        self.files.insert(name, Box::new(entry));
         true
     }
 
@@ -621,8 +624,8 @@ impl Store {
     #[cfg(test)]
     fn get(&mut self, name: &str) -> Option<&Entry> {
         match self.find(name) {
-            Some(i) => self.read[i].1.as_ref(),
-            None => self.files.get(name),
+            Some(i) => self.read[i].1.as_deref(),
+            None => self.files.get(name).map(|e| &**e),
         }
     }
 }

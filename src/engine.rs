@@ -216,7 +216,8 @@ fn read_with_context(
         };
         let kept = store.as_ref().and_then(|s| s.listing.as_ref()).and_then(|l| l.check(dir, entry));
         if let Some(found) = kept {
-            entries.extend(found);
+            entries.reserve(found.iter().map(Vec::len).sum());
+            entries.extend(found.into_iter().flatten());
         } else {
             let started = std::time::SystemTime::now();
             let mut walk = store.is_some().then(crate::listing::Walk::default);
@@ -357,12 +358,6 @@ pub struct CacheState {
     pub started: std::time::SystemTime,
 }
 
-/// An entry of a cached read: read now, or a stub that the cache stands for.
-enum Slot {
-    Read(Entry, Vec<u8>),
-    Stub(Entry, crate::cache::Entry),
-}
-
 /// Read the entries using the context cache: the named files, the global ones and those
 /// the cache does not hold as they are now are parsed, then the cached files that bear
 /// on the named objects (what relates to them, and what relates to that); the rest are
@@ -387,39 +382,39 @@ fn read_cached(
             .globals_unchanged(|name| entries.binary_search_by(|e| e.name.as_str().cmp(name)).ok().map(|i| stamps[i]));
     // The entries of the files that stay stubs move out of the store (and back when it
     // is written).
-    let mut to_read: Vec<(usize, Entry)> = Vec::new();
-    let mut slots: Vec<(usize, Slot)> = Vec::with_capacity(entries.len());
-    for (i, e) in entries.into_iter().enumerate() {
-        let cached = (warm && !e.target && e.path.is_some()).then(|| store.take_fresh(&e.name, stamps[i])).flatten();
-        match cached {
-            Some(c) => slots.push((i, Slot::Stub(e, c))),
-            None => to_read.push((i, e)),
-        }
-    }
-    let (positions, to_read): (Vec<usize>, Vec<Entry>) = to_read.into_iter().unzip();
-    let read = read_bytes(to_read, stdin_bytes, errors);
-    slots.extend(positions.into_iter().zip(read).filter_map(|(i, (e, b))| Some((i, Slot::Read(e, b?)))));
-    slots.sort_unstable_by_key(|(i, _)| *i);
-    // Ids are positions among the files kept.
-    let kept_stamps: Vec<Option<crate::cache::Stamp>> = slots.iter().map(|(i, _)| stamps[*i]).collect();
-    let mut targets = Vec::with_capacity(slots.len());
-    let mut files: Vec<LoadedFile> = Vec::with_capacity(slots.len());
+    let cached: Vec<Option<Box<crate::cache::Entry>>> = entries
+        .iter()
+        .zip(&stamps)
+        .map(|(e, &stamp)| (warm && !e.target && e.path.is_some()).then(|| store.take_fresh(&e.name, stamp)).flatten())
+        .collect();
+    // The others are read: their entries move out (a stub's stays where it is).
+    let mut entries = entries;
+    let to_read: Vec<Entry> = entries
+        .iter_mut()
+        .zip(&cached)
+        .filter(|(_, c)| c.is_none())
+        .map(|(e, _)| Entry { name: std::mem::take(&mut e.name), path: e.path.take(), ..*e })
+        .collect();
+    let mut read = read_bytes(to_read, stdin_bytes, errors).into_iter();
+    // Ids are positions among the files kept (a file that could not be read is not).
+    let mut kept_stamps: Vec<Option<crate::cache::Stamp>> = Vec::with_capacity(entries.len());
+    let mut targets = Vec::with_capacity(entries.len());
+    let mut files: Vec<LoadedFile> = Vec::with_capacity(entries.len());
     let mut jobs = Vec::new();
     let mut stubs: Vec<usize> = Vec::new();
-    for (id, (_, slot)) in slots.into_iter().enumerate() {
-        match slot {
-            Slot::Read(e, bytes) => {
-                targets.push(e.target);
-                // A place for the file, filled once it is parsed.
-                files.push(LoadedFile::stub(String::new(), None, None));
-                jobs.push((id, e, bytes));
-            }
-            Slot::Stub(e, summary) => {
-                targets.push(e.target);
-                files.push(LoadedFile::stub(e.name, e.path, Some(summary)));
-                stubs.push(id);
-            }
+    for ((e, summary), stamp) in entries.into_iter().zip(cached).zip(stamps) {
+        let id = files.len();
+        if let Some(summary) = summary {
+            stubs.push(id);
+            files.push(LoadedFile::stub(e.name, e.path, Some(summary)));
+        } else {
+            let Some((e, Some(bytes))) = read.next() else { continue };
+            jobs.push((id, e, bytes));
+            // A place for the file, filled once it is parsed.
+            files.push(LoadedFile::stub(String::new(), None, None));
         }
+        targets.push(e.target);
+        kept_stamps.push(stamp);
     }
     let fresh: Vec<usize> = jobs.iter().map(|(id, _, _)| *id).collect();
     for (id, f) in parse_jobs(jobs) {

@@ -223,18 +223,17 @@ impl Listing {
     }
 
     /// The files of a walk of `root` as they are now, when the walk would find just
-    /// these (in no particular order), each as `make` makes it from what was found (in
-    /// parallel); `None` when anything it depends on changed.
+    /// these (in no particular order, a list per folder), each as `make` makes it from
+    /// what was found (in parallel); `None` when anything it depends on changed.
     #[must_use]
-    pub fn check<T: Send>(&self, root: &Path, make: impl Fn(Found) -> T + Sync) -> Option<Vec<T>> {
+    pub fn check<T: Send>(&self, root: &Path, make: impl Fn(Found) -> T + Sync) -> Option<Vec<Vec<T>>> {
         if root.to_str() != Some(self.root.as_str()) || self.env != env() {
             return None;
         }
         if !self.guards.iter().all(|(path, stamp)| crate::cache::stamp(Path::new(path)) == *stamp) {
             return None;
         }
-        let found: Option<Vec<Vec<T>>> = self
-            .dirs
+        self.dirs
             .par_iter()
             .with_min_len(32)
             .map(|dir| {
@@ -262,8 +261,7 @@ impl Listing {
                     })
                     .collect()
             })
-            .collect();
-        Some(found?.into_iter().flatten().collect())
+            .collect()
     }
 }
 

@@ -33,7 +33,7 @@ impl LoadedFile {
     /// A context file that the cache stands for: no text, no documents, only counts and
     /// what it contributes.
     #[must_use]
-    pub fn stub(name: String, path: Option<std::path::PathBuf>, summary: Option<crate::cache::Entry>) -> Self {
+    pub fn stub(name: String, path: Option<std::path::PathBuf>, summary: Option<Box<crate::cache::Entry>>) -> Self {
         Self {
             source: SourceFile::new(name, path, String::new()),
             documents: Vec::new(),
@@ -42,7 +42,7 @@ impl LoadedFile {
             skipped: None,
             rendered: None,
             consumed: false,
-            summary: summary.map(Box::new),
+            summary,
         }
     }
 }
