@@ -241,13 +241,14 @@ fn read_with_context(
     }
     // meshlint's own files are never manifests: configuration files (but the one in use,
     // read for the positions of its mistakes) and the baseline files of this run.
-    let own_name = |p: &Path| p.file_name().is_some_and(|n| own_files.iter().any(|o| o.file_name() == Some(n)));
+    let own_names: Vec<&std::ffi::OsStr> = own_files.iter().filter_map(|o| o.file_name()).collect();
     let own_canonical: Vec<PathBuf> = own_files.iter().filter_map(|p| std::fs::canonicalize(p).ok()).collect();
     let config_path = config.path.as_deref().and_then(|p| std::fs::canonicalize(p).ok());
     entries.retain(|e| {
         let Some(p) = e.path.as_deref() else { return true };
-        let is_config = p.file_name().is_some_and(|n| n == crate::config::FILE_NAME || n == ".meshlint.yml");
-        if !is_config && !own_name(p) {
+        let Some(name) = p.file_name() else { return true };
+        let is_config = name == crate::config::FILE_NAME || name == ".meshlint.yml";
+        if !is_config && !own_names.contains(&name) {
             return true;
         }
         let canonical = std::fs::canonicalize(p).ok();
@@ -522,7 +523,7 @@ fn dedup(entries: &mut Vec<Entry>) {
             Some(ident)
         })
         .collect();
-    let mut seen = crate::model::HashSet::default();
+    let mut seen = crate::model::HashSet::with_capacity_and_hasher(entries.len(), Default::default());
     let mut i = 0;
     entries.retain(|e| {
         let id = ids[i];
