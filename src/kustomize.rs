@@ -232,18 +232,21 @@ pub fn namespaces<'a>(files: &'a [LoadedFile], idents: &Idents<'_>) -> Vec<Optio
         return out;
     }
     let mut reached: Vec<BTreeSet<Option<&str>>> = vec![BTreeSet::new(); files.len()];
+    // What a kustomization gives depends only on the namespace it is reached with: each
+    // pair is walked once, however many paths lead to it (overlays sharing bases in
+    // layers make paths exponential in number), and a cycle (kustomize's error) ends.
+    let mut walked: crate::model::HashSet<(usize, Option<&str>)> = crate::model::HashSet::default();
     for root in (0..kustomizations.len()).filter(|k| !graph.is_base[*k]) {
-        let mut stack = vec![(root, kustomizations[root].1.namespace, 0usize)];
-        while let Some((k, namespace, depth)) = stack.pop() {
-            // A cycle is kustomize's error; stop walking it.
-            if depth > kustomizations.len() {
+        let mut stack = vec![(root, kustomizations[root].1.namespace)];
+        while let Some((k, namespace)) = stack.pop() {
+            if !walked.insert((k, namespace)) {
                 continue;
             }
             for &file in &graph.resources[k] {
                 reached[file].insert(namespace);
             }
             for &child in &graph.includes[k] {
-                stack.push((child, namespace.or(kustomizations[child].1.namespace), depth + 1));
+                stack.push((child, namespace.or(kustomizations[child].1.namespace)));
             }
         }
     }

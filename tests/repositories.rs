@@ -436,3 +436,43 @@ fn the_outer_kustomization_namespace_wins_and_a_shared_finding_is_reported_once(
     let text = String::from_utf8(common::meshlint_in(d).args(["init", "--stdout"]).output().unwrap().stdout).unwrap();
     assert!(text.contains("#   base -> a, b"), "{text}");
 }
+
+#[test]
+fn kustomizations_that_share_bases_in_layers_are_walked_once_each() {
+    // Forty layers, each of two overlays that both include the next layer: 2^40 paths
+    // from the top to the Service, and the namespace each gives is the same. Walking
+    // every path never ends; the run must end at once, with the one namespace.
+    const LAYERS: usize = 40;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join(".git")).unwrap();
+    let write = |path: String, text: String| {
+        let path = d.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write("top/kustomization.yaml".into(), "namespace: team\nresources:\n- ../l0a\n- ../l0b\n".into());
+    for i in 0..LAYERS {
+        let next = if i + 1 == LAYERS { "../svc".to_owned() } else { format!("../l{}a\n- ../l{}b", i + 1, i + 1) };
+        for side in ["a", "b"] {
+            write(format!("l{i}{side}/kustomization.yaml"), format!("resources:\n- {next}\n"));
+        }
+    }
+    write("svc/kustomization.yaml".into(), "resources:\n- svc.yaml\n".into());
+    write(
+        "svc/svc.yaml".into(),
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  ports:\n  - port: 9000\n".into(),
+    );
+    let output = common::meshlint_in(d)
+        .args(["check", "--format", "json", "--profile", "istio-0.2", "--no-render", "--no-cache", "."])
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .expect("the run starts");
+    assert!(output.status.code().is_some(), "killed: the run did not end within 60 s");
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let ports: Vec<&Value> =
+        report["diagnostics"].as_array().unwrap().iter().filter(|d| d["rule"] == "unnamed-service-port").collect();
+    assert_eq!(ports.len(), 1, "{ports:#?}");
+    assert_eq!(ports[0]["path"], "svc/svc.yaml");
+    assert_eq!(report["summary"]["objects"], 1, "one Service, in `team`");
+}
