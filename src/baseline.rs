@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::diag::Diagnostic;
@@ -31,7 +32,7 @@ pub fn fingerprint(diagnostics: &mut [Diagnostic], files: &[LoadedFile], index: 
     // Objects are in file order, and within a file in text order: find each finding's
     // object by binary search.
     let by_file: Vec<usize> = (0..=files.len()).map(|f| index.objects.partition_point(|o| o.file < f)).collect();
-    for d in diagnostics {
+    diagnostics.par_iter_mut().with_min_len(32).for_each(|d| {
         let start = d.primary.range.start;
         let in_file = &index.objects[by_file[d.primary.file]..by_file[d.primary.file + 1]];
         let candidate = in_file.partition_point(|o| o.node.span().start <= start);
@@ -47,7 +48,7 @@ pub fn fingerprint(diagnostics: &mut [Diagnostic], files: &[LoadedFile], index: 
             ),
             None => format!("{}|{}|{}", d.rule, files[d.primary.file].source.name, d.message),
         });
-    }
+    });
 }
 
 /// Write the baseline of `diagnostics` (which replaces any earlier one: entries that

@@ -2,7 +2,6 @@
 //! run the rules, sort. The result is the same whatever the thread count: files are
 //! ordered by path before they get their ids, and diagnostics are sorted at the end.
 
-use std::collections::HashMap;
 use std::io::{Read, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -117,9 +116,12 @@ struct Entry {
     target: bool,
     /// Size and modification time, when `dedup` looked (for the context cache).
     stamp: Option<crate::cache::Stamp>,
-    /// Device and inode, when known from a kept walk.
-    ident: Option<(u64, u64)>,
+    /// Device and inode, when known: from a kept walk, `dedup`'s look, or the read.
+    ident: Option<Ident>,
 }
+
+/// A file's device and inode.
+type Ident = (u64, u64);
 
 /// Everything a run found.
 #[derive(Debug)]
@@ -313,11 +315,15 @@ fn read_bytes(
     let read: Vec<(Entry, Option<Vec<u8>>)> = entries
         .into_par_iter()
         .with_max_len(8)
-        .map(|entry| {
+        .map(|mut entry| {
             let bytes = match &entry.path {
                 None => Some(stdin_bytes.map(<[u8]>::to_vec).unwrap_or_default()),
                 Some(path) => match read_limited(path) {
-                    Ok(bytes) => Some(bytes),
+                    Ok((bytes, ident)) => {
+                        // The file read, whatever a walk saw there before.
+                        entry.ident = ident.or(entry.ident);
+                        Some(bytes)
+                    }
                     Err(e) => {
                         errors_mutex.lock().expect("poisoned").push(format!("{}: {e}", entry.name));
                         None
@@ -340,7 +346,11 @@ fn parse_jobs(mut jobs: Vec<(usize, Entry, Vec<u8>)>) -> Vec<(usize, LoadedFile)
     let mut loaded: Vec<(usize, LoadedFile)> = jobs
         .into_par_iter()
         .with_max_len(1)
-        .map(|(id, entry, bytes)| (id, load::load(id, entry.name, entry.path, bytes)))
+        .map(|(id, entry, bytes)| {
+            let mut file = load::load(id, entry.name, entry.path, bytes);
+            file.ident = entry.ident;
+            (id, file)
+        })
         .collect();
     loaded.sort_unstable_by_key(|(id, _)| *id);
     loaded
@@ -407,7 +417,9 @@ fn read_cached(
         let id = files.len();
         if let Some(summary) = summary {
             stubs.push(id);
-            files.push(LoadedFile::stub(e.name, e.path, Some(summary)));
+            let mut stub = LoadedFile::stub(e.name, e.path, Some(summary));
+            stub.ident = e.ident;
+            files.push(stub);
         } else {
             let Some((e, Some(bytes))) = read.next() else { continue };
             jobs.push((id, e, bytes));
@@ -496,13 +508,15 @@ fn relevant_stubs(
 const READ_LIMIT: u64 = load::MAX_FILE_BYTES as u64 + 1;
 
 /// Read a file, or a stream named explicitly (a FIFO, `<(helm template .)`), up to
-/// [`READ_LIMIT`] bytes.
-fn read_limited(path: &Path) -> std::io::Result<Vec<u8>> {
+/// [`READ_LIMIT`] bytes; with its device and inode.
+fn read_limited(path: &Path) -> std::io::Result<(Vec<u8>, Option<Ident>)> {
+    use std::os::unix::fs::MetadataExt as _;
     let file = std::fs::File::open(path)?;
-    let size = file.metadata().map_or(0, |m| m.len().min(READ_LIMIT));
+    let meta = file.metadata().ok();
+    let size = meta.as_ref().map_or(0, |m| m.len().min(READ_LIMIT));
     let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
     file.take(READ_LIMIT).read_to_end(&mut bytes)?;
-    Ok(bytes)
+    Ok((bytes, meta.map(|m| (m.dev(), m.ino()))))
 }
 
 /// Drop a file named twice (explicitly and through its directory, say), keeping the
@@ -520,10 +534,12 @@ fn dedup(entries: &mut Vec<Entry>) {
             }
             let (stamp, ident) = crate::listing::look(e.path.as_deref()?)?;
             e.stamp = Some(stamp);
+            e.ident = Some(ident);
             Some(ident)
         })
         .collect();
-    let mut seen = crate::model::HashSet::with_capacity_and_hasher(entries.len(), Default::default());
+    let mut seen =
+        crate::model::HashSet::with_capacity_and_hasher(entries.len(), std::hash::BuildHasherDefault::default());
     let mut i = 0;
     entries.retain(|e| {
         let id = ids[i];
@@ -782,7 +798,8 @@ fn templates_only(options: &Options, files: &[LoadedFile], targets: &[bool]) -> 
 fn merge_definitions(diagnostics: Vec<Diagnostic>, targets: &[bool]) -> Vec<Diagnostic> {
     let mut out: Vec<Diagnostic> = Vec::with_capacity(diagnostics.len());
     // For each finding key, the kept diagnostics: at most one outside the named files.
-    let mut by_key: HashMap<(&'static str, String, String), Vec<usize>> = HashMap::new();
+    let mut by_key: crate::model::HashMap<(&'static str, String, String), Vec<usize>> =
+        crate::model::HashMap::default();
     for d in diagnostics {
         let key = (d.rule, d.fingerprint.clone().unwrap_or_default(), d.message.clone());
         let kept = by_key.entry(key).or_default();

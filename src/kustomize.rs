@@ -211,7 +211,11 @@ impl<'a> Idents<'a> {
 
     /// Each file's, by file index (`None` for one not on disk or gone).
     pub fn all(&self) -> &[Option<(u64, u64)>] {
-        self.all.get_or_init(|| self.files.par_iter().map(|f| f.source.path.as_deref().and_then(ident)).collect())
+        self.all.get_or_init(|| {
+            // A file read this run was looked at as it was read.
+            let look = |f: &LoadedFile| f.ident.or_else(|| f.source.path.as_deref().and_then(ident));
+            self.files.par_iter().map(look).collect()
+        })
     }
 }
 

@@ -27,6 +27,11 @@ pub struct LoadedFile {
     pub consumed: bool,
     /// A context file not read this run: what the context cache holds of it.
     pub summary: Option<Box<crate::cache::Entry>>,
+    /// Device and inode, when the file was looked at while it was read.
+    pub ident: Option<(u64, u64)>,
+    /// The text holds a suppression comment's mark somewhere (found while the text is
+    /// fresh in the cache): only then are its comments read for suppressions.
+    pub suppression_mark: bool,
 }
 
 impl LoadedFile {
@@ -43,6 +48,8 @@ impl LoadedFile {
             rendered: None,
             consumed: false,
             summary,
+            ident: None,
+            suppression_mark: false,
         }
     }
 }
@@ -70,7 +77,10 @@ pub fn load(id: FileId, name: String, path: Option<std::path::PathBuf>, bytes: V
         rendered: None,
         consumed: false,
         summary: None,
+        ident: None,
+        suppression_mark: false,
     };
+    file.suppression_mark = crate::suppress::has_mark(&file.source.text);
     if !file.problems.is_empty() {
         return file;
     }

@@ -560,17 +560,26 @@ fn path_distance(a: &str, b: &str) -> usize {
     if a == b {
         return 0;
     }
-    let count = |p| folders(p).map_or(0, Iterator::count);
-    let common = match (folders(a), folders(b)) {
-        (Some(da), Some(db)) => da.zip(db).take_while(|(x, y)| x == y).count(),
+    let (fa, fb) = (folder(a.as_bytes()), folder(b.as_bytes()));
+    let count = |f: Option<&[u8]>| f.map_or(0, |f| f.iter().filter(|&&c| is_separator(c)).count() + 1);
+    let common = match (fa, fb) {
+        (Some(da), Some(db)) => {
+            da.split(|&c| is_separator(c)).zip(db.split(|&c| is_separator(c))).take_while(|(x, y)| x == y).count()
+        }
         _ => 0,
     };
-    count(a) - common + count(b) - common + 1
+    count(fa) - common + count(fb) - common + 1
 }
 
-/// The folders of a path: every component but the last (none for a bare name).
-fn folders(path: &str) -> Option<std::str::Split<'_, [char; 2]>> {
-    path.rsplit_once(['/', '\\']).map(|(folder, _)| folder.split(['/', '\\']))
+/// The folder of a path: all before its last separator (none for a bare name), its
+/// components split at either separator. Bytes, not chars: both separators are ASCII,
+/// and this runs for every pair of a workload and a Service defined in several files.
+fn folder(path: &[u8]) -> Option<&[u8]> {
+    path.iter().rposition(|&c| is_separator(c)).map(|i| &path[..i])
+}
+
+fn is_separator(c: u8) -> bool {
+    matches!(c, b'/' | b'\\')
 }
 
 /// Group definitions of one identity (kind, namespace, name); partial and unnamed

@@ -51,11 +51,12 @@ pub fn apply(
     default_namespace: &str,
 ) {
     use rayon::prelude::*;
-    // Files in parallel (the search for the comment mark reads every byte of the run),
-    // kept in file order.
+    // Files in parallel, those with the comment mark (the loader looked), kept in file
+    // order.
     let per_file: Vec<Vec<Suppression>> = files
         .par_iter()
         .enumerate()
+        .filter(|(_, file)| file.suppression_mark)
         .map(|(id, file)| {
             let mut out = Vec::new();
             comments(id, file, &mut out);
@@ -251,13 +252,19 @@ fn rule_list(text: &str, base: usize) -> Vec<(String, Range<usize>)> {
     out
 }
 
+/// Whether a text holds the mark of a suppression comment anywhere (memchr's SIMD
+/// search; the loader asks, while the text is fresh in the cache).
+#[must_use]
+pub fn has_mark(text: &str) -> bool {
+    memchr::memmem::find(text.as_bytes(), COMMENT_MARK.as_bytes()).is_some()
+}
+
 /// `# meshlint: ignore[...]` comments of one file.
 fn comments(id: FileId, file: &LoadedFile, out: &mut Vec<Suppression>) {
-    let text = &file.source.text;
-    // memchr's SIMD search: this reads every byte of the run.
-    if memchr::memmem::find(text.as_bytes(), COMMENT_MARK.as_bytes()).is_none() {
+    if !file.suppression_mark {
         return;
     }
+    let text = &file.source.text;
     let source = &file.source;
     // A `#` inside a scalar that goes on over several lines (a script in a ConfigMap, a
     // quoted or plain text folded over lines) is text, not a comment: a line that starts
