@@ -824,6 +824,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn split_byte_gives_what_str_split_gives() {
+        for text in ["", "a", "\t", "a\tb", "\ta\t\tb\t", "é\tü\t", "no tab here", "\t\t"] {
+            let ours: Vec<&str> = split_byte(text, b'\t').collect();
+            let std: Vec<&str> = text.split('\t').collect();
+            assert_eq!(ours, std, "{text:?}");
+        }
+        assert!(has_byte("a\\b", b'\\') && !has_byte("ab", b'\\'));
+    }
+
+    #[test]
     fn the_text_round_trips_and_anything_else_is_no_store() {
         let item = |labels, selector| Item {
             kind: "Deployment".into(),
