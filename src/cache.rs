@@ -198,8 +198,8 @@ fn split_fields_raw(joined: &str) -> impl Iterator<Item = &str> {
 }
 
 /// The pieces of a text between the places of an ASCII byte, as `str::split` gives them
-/// (that one searches for a `char` with core's slower `memchr`: this is most of the
-/// time a warm run spends reading the cache file).
+/// (that one searches for a `char` with core's slower `memchr`; splitting lines and
+/// fields is most of reading the cache file).
 pub(crate) fn split_byte(s: &str, byte: u8) -> impl Iterator<Item = &str> {
     let mut rest = Some(s);
     std::iter::from_fn(move || {

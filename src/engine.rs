@@ -117,11 +117,8 @@ struct Entry {
     /// Size and modification time, when `dedup` looked (for the context cache).
     stamp: Option<crate::cache::Stamp>,
     /// Device and inode, when known: from a kept walk, `dedup`'s look, or the read.
-    ident: Option<Ident>,
+    ident: Option<load::Ident>,
 }
-
-/// A file's device and inode.
-type Ident = (u64, u64);
 
 /// Everything a run found.
 #[derive(Debug)]
@@ -509,7 +506,7 @@ const READ_LIMIT: u64 = load::MAX_FILE_BYTES as u64 + 1;
 
 /// Read a file, or a stream named explicitly (a FIFO, `<(helm template .)`), up to
 /// [`READ_LIMIT`] bytes; with its device and inode.
-fn read_limited(path: &Path) -> std::io::Result<(Vec<u8>, Option<Ident>)> {
+fn read_limited(path: &Path) -> std::io::Result<(Vec<u8>, Option<load::Ident>)> {
     use std::os::unix::fs::MetadataExt as _;
     let file = std::fs::File::open(path)?;
     let meta = file.metadata().ok();
@@ -525,26 +522,16 @@ fn read_limited(path: &Path) -> std::io::Result<(Vec<u8>, Option<Ident>)> {
 /// `stat` says; each entry's size and modification time are kept for the context cache.
 /// One `stat` per file, in parallel.
 fn dedup(entries: &mut Vec<Entry>) {
-    let ids: Vec<Option<(u64, u64)>> = entries
-        .par_iter_mut()
-        .with_min_len(64)
-        .map(|e| {
-            if e.ident.is_some() {
-                return e.ident;
-            }
-            let (stamp, ident) = crate::listing::look(e.path.as_deref()?)?;
+    entries.par_iter_mut().with_min_len(64).filter(|e| e.ident.is_none()).for_each(|e| {
+        if let Some((stamp, ident)) = e.path.as_deref().and_then(crate::listing::look) {
             e.stamp = Some(stamp);
             e.ident = Some(ident);
-            Some(ident)
-        })
-        .collect();
+        }
+    });
     let mut seen =
         crate::model::HashSet::with_capacity_and_hasher(entries.len(), std::hash::BuildHasherDefault::default());
-    let mut i = 0;
     entries.retain(|e| {
-        let id = ids[i];
-        i += 1;
-        match (&e.path, id) {
+        match (&e.path, e.ident) {
             (Some(_), Some(id)) => seen.insert(id),
             // Standard input, or cannot be looked at (reading it reports why).
             _ => true,

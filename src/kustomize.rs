@@ -190,7 +190,7 @@ impl<'a> Graph<'a> {
 /// A file's or folder's device and inode (through links): the same whatever the path
 /// to it. One `stat`, where resolving the path (`realpath`) reads each of its links and
 /// cost more than the rest of the kustomization passes.
-pub(crate) fn ident(path: &Path) -> Option<(u64, u64)> {
+pub(crate) fn ident(path: &Path) -> Option<crate::load::Ident> {
     use std::os::unix::fs::MetadataExt;
     std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
 }
@@ -200,7 +200,7 @@ pub(crate) fn ident(path: &Path) -> Option<(u64, u64)> {
 /// match paths to files by them.
 pub struct Idents<'a> {
     files: &'a [LoadedFile],
-    all: std::sync::OnceLock<Vec<Option<(u64, u64)>>>,
+    all: std::sync::OnceLock<Vec<Option<crate::load::Ident>>>,
 }
 
 impl<'a> Idents<'a> {
@@ -210,7 +210,7 @@ impl<'a> Idents<'a> {
     }
 
     /// Each file's, by file index (`None` for one not on disk or gone).
-    pub fn all(&self) -> &[Option<(u64, u64)>] {
+    pub fn all(&self) -> &[Option<crate::load::Ident>] {
         self.all.get_or_init(|| {
             // A file read this run was looked at as it was read.
             let look = |f: &LoadedFile| f.ident.or_else(|| f.source.path.as_deref().and_then(ident));

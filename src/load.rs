@@ -28,11 +28,14 @@ pub struct LoadedFile {
     /// A context file not read this run: what the context cache holds of it.
     pub summary: Option<Box<crate::cache::Entry>>,
     /// Device and inode, when the file was looked at while it was read.
-    pub ident: Option<(u64, u64)>,
+    pub ident: Option<Ident>,
     /// The text holds a suppression comment's mark somewhere (found while the text is
     /// fresh in the cache): only then are its comments read for suppressions.
     pub suppression_mark: bool,
 }
+
+/// A file's device and inode (through links): the same whatever the path to it.
+pub type Ident = (u64, u64);
 
 impl LoadedFile {
     /// A context file that the cache stands for: no text, no documents, only counts and

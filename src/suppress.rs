@@ -51,12 +51,10 @@ pub fn apply(
     default_namespace: &str,
 ) {
     use rayon::prelude::*;
-    // Files in parallel, those with the comment mark (the loader looked), kept in file
-    // order.
+    // Files in parallel, kept in file order (only those with the comment mark are read).
     let per_file: Vec<Vec<Suppression>> = files
         .par_iter()
         .enumerate()
-        .filter(|(_, file)| file.suppression_mark)
         .map(|(id, file)| {
             let mut out = Vec::new();
             comments(id, file, &mut out);
