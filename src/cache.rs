@@ -32,9 +32,14 @@ use crate::model::{Index, Object, PodTemplate, Service};
 
 /// The cache folder at the root of the repository.
 pub const DIR_NAME: &str = ".meshlint_cache";
-const FILE_NAME: &str = "context-v2";
+const FILE_NAME: &str = "context-v3";
 /// The first line of a cache file.
-const MAGIC: &str = "meshlint context cache v2";
+const MAGIC: &str = "meshlint context cache v3";
+/// The kept walk of the context folder, in a file of its own: a warm run checks it
+/// against the file system while the entries are read and parsed.
+const WALK_FILE_NAME: &str = "walk-v1";
+/// The first line of a walk file.
+const WALK_MAGIC: &str = "meshlint context walk v1";
 
 /// Size and modification time of a file, seconds and nanoseconds.
 pub type Stamp = (u64, i64, u32);
@@ -241,6 +246,10 @@ impl Setup {
         self.dir.join(FILE_NAME)
     }
 
+    fn walk_file(&self) -> PathBuf {
+        self.dir.join(WALK_FILE_NAME)
+    }
+
     /// The store, or an empty one when there is none, it cannot be read, or it was made
     /// under another key.
     #[must_use]
@@ -250,6 +259,20 @@ impl Setup {
             Some(store) if store.key == self.key => store,
             _ => Store::default(),
         }
+    }
+
+    /// The store with its kept walk (when there is one, made under this key), and what
+    /// `check` made of the walk, run while the entries are read and parsed: that is
+    /// single-threaded work, the check is file-system calls on every core.
+    #[must_use]
+    pub fn open_checking<T: Send>(
+        &self,
+        check: impl FnOnce(&crate::listing::Listing) -> Option<T> + Send,
+    ) -> (Store, Option<T>) {
+        let listing = std::fs::read_to_string(self.walk_file()).ok().and_then(|t| parse_listing(&t, &self.key));
+        let (mut store, checked) = rayon::join(|| self.open(), || listing.as_ref().and_then(check));
+        store.listing = listing;
+        (store, checked)
     }
 
     /// Write the store (with a `.gitignore` that keeps the folder out of git). Failing
@@ -263,11 +286,19 @@ impl Setup {
         if !ignore.exists() {
             let _ = std::fs::write(&ignore, "# Made by meshlint: the cache is never committed.\n*\n");
         }
-        let text = store.to_text();
-        let Ok(mut tmp) = tempfile::NamedTempFile::new_in(&self.dir) else { return };
-        if std::io::Write::write_all(&mut tmp, text.as_bytes()).is_ok() {
-            let _ = tmp.persist(self.file());
+        let write = |text: String, to: PathBuf| {
+            let Ok(mut tmp) = tempfile::NamedTempFile::new_in(&self.dir) else { return };
+            if std::io::Write::write_all(&mut tmp, text.as_bytes()).is_ok() {
+                let _ = tmp.persist(to);
+            }
+        };
+        // Each file stands alone: a walk and entries from different runs are each
+        // checked against the files as they are now.
+        match &store.listing {
+            Some(listing) => write(listing_text(&self.key, listing), self.walk_file()),
+            None => _ = std::fs::remove_file(self.walk_file()),
         }
+        write(store.to_text(), self.file());
     }
 }
 
@@ -289,18 +320,6 @@ impl Store {
         entries.sort_by(|a, b| a.0.cmp(&b.0));
         entries.dedup_by(|a, b| a.0 == b.0);
         let mut out = format!("{MAGIC}\n{}\n", esc(&self.key));
-        if let Some(l) = &self.listing {
-            let _ = writeln!(out, "W\t{}\t{}", esc(&l.root), esc(&l.env));
-            for (path, stamp) in &l.guards {
-                match stamp {
-                    Some((size, secs, nanos)) => _ = writeln!(out, "G\t{}\t{size}\t{secs}\t{nanos}", esc(path)),
-                    None => _ = writeln!(out, "G\t{}\t-\t-\t-", esc(path)),
-                }
-            }
-            for d in &l.dirs {
-                let _ = writeln!(out, "D\t{}\t{}\t{}\t{}", esc(&d.path), d.ctime.0, d.ctime.1, d.names);
-            }
-        }
         for (name, e) in &entries {
             let (size, secs, nanos) = e.stamp;
             let items = e.items.text();
@@ -344,7 +363,6 @@ impl Store {
         }
         let key = unesc(next_line(&mut at)?)?;
         let mut files: Vec<(Range<usize>, Option<Box<Entry>>)> = Vec::with_capacity(text.len() / 512);
-        let mut listing: Option<crate::listing::Listing> = None;
         let mut globals = Vec::new();
         loop {
             let line = next_line(&mut at)?;
@@ -360,30 +378,8 @@ impl Store {
                         cursor: 0,
                         globals,
                         files: HashMap::default(),
-                        listing,
+                        listing: None,
                     });
-                }
-                // The kept walk, before any file.
-                "W" if files.is_empty() && listing.is_none() => {
-                    let root = unesc(f.next()?)?;
-                    let env = unesc(f.next()?)?;
-                    listing = Some(crate::listing::Listing { root, env, ..Default::default() });
-                }
-                "G" if files.is_empty() => {
-                    let l = listing.as_mut()?;
-                    let path = unesc(f.next()?)?;
-                    let stamp = match (f.next()?, f.next()?, f.next()?) {
-                        ("-", "-", "-") => None,
-                        (size, secs, nanos) => Some((size.parse().ok()?, secs.parse().ok()?, nanos.parse().ok()?)),
-                    };
-                    l.guards.push((path, stamp));
-                }
-                "D" if files.is_empty() => {
-                    let l = listing.as_mut()?;
-                    let path = unesc(f.next()?)?;
-                    let ctime = (f.next()?.parse().ok()?, f.next()?.parse().ok()?);
-                    let names = f.next()?.to_owned();
-                    l.dirs.push(crate::listing::Dir { path, ctime, names });
                 }
                 "F" => {
                     // The name as written (escaped), after the previous one.
@@ -428,6 +424,72 @@ impl Store {
             }
         }
     }
+}
+
+/// The walk file's text: a first line, the key, a `W` line (the folder walked, `HOME`
+/// and `XDG_CONFIG_HOME`), a `G` line per guard (path, then size, seconds and
+/// nanoseconds, or `-` three times for a file not there), a `D` line per folder (path,
+/// status-change seconds and nanoseconds, the manifest files' names) and an `end` line
+/// with the number of folders.
+fn listing_text(key: &str, l: &crate::listing::Listing) -> String {
+    use std::fmt::Write as _;
+    let mut out = format!("{WALK_MAGIC}\n{}\nW\t{}\t{}\n", esc(key), esc(&l.root), esc(&l.env));
+    for (path, stamp) in &l.guards {
+        match stamp {
+            Some((size, secs, nanos)) => _ = writeln!(out, "G\t{}\t{size}\t{secs}\t{nanos}", esc(path)),
+            None => _ = writeln!(out, "G\t{}\t-\t-\t-", esc(path)),
+        }
+    }
+    for d in &l.dirs {
+        let _ = writeln!(out, "D\t{}\t{}\t{}\t{}", esc(&d.path), d.ctime.0, d.ctime.1, d.names);
+    }
+    let _ = writeln!(out, "end\t{}", l.dirs.len());
+    out
+}
+
+/// A walk from its file's text, when it is whole and was made under `key`.
+fn parse_listing(text: &str, key: &str) -> Option<crate::listing::Listing> {
+    let mut lines = text.strip_suffix('\n')?.split('\n');
+    if lines.next()? != WALK_MAGIC || unesc(lines.next()?)? != key {
+        return None;
+    }
+    let mut f = split_byte(lines.next()?, b'\t');
+    let mut listing = match (f.next()?, f.next(), f.next(), f.next()) {
+        ("W", Some(root), Some(env), None) => {
+            crate::listing::Listing { root: unesc(root)?, env: unesc(env)?, ..Default::default() }
+        }
+        _ => return None,
+    };
+    while let Some(line) = lines.next() {
+        let mut f = split_byte(line, b'\t');
+        match f.next()? {
+            "G" if listing.dirs.is_empty() => {
+                let path = unesc(f.next()?)?;
+                let stamp = match (f.next()?, f.next()?, f.next()?) {
+                    ("-", "-", "-") => None,
+                    (size, secs, nanos) => Some((size.parse().ok()?, secs.parse().ok()?, nanos.parse().ok()?)),
+                };
+                listing.guards.push((path, stamp));
+            }
+            "D" => {
+                let path = unesc(f.next()?)?;
+                let ctime = (f.next()?.parse().ok()?, f.next()?.parse().ok()?);
+                let names = f.next()?.to_owned();
+                listing.dirs.push(crate::listing::Dir { path, ctime, names });
+            }
+            // The last line: a file cut short lacks it.
+            "end" => {
+                let count = f.next()?.parse::<usize>().ok()?;
+                return (count == listing.dirs.len() && f.next().is_none() && lines.next().is_none())
+                    .then_some(listing);
+            }
+            _ => return None,
+        }
+        if f.next().is_some() {
+            return None;
+        }
+    }
+    None
 }
 
 /// A field's text with `\`, tab, line breaks, `\x1f` and `=` escaped.
@@ -860,7 +922,7 @@ mod tests {
                 },
             ],
         };
-        let mut store = Store { key: "k|1".into(), listing: Some(listing), ..Store::default() };
+        let mut store = Store { key: "k|1".into(), ..Store::default() };
         store.put(
             "a/b c.yaml".into(),
             Entry {
@@ -892,11 +954,21 @@ mod tests {
         assert!(back.take_fresh("a/b\tc.yaml", Some((10, -3, 7))).is_none());
         assert!(back.take_fresh("a/b c.yaml", Some((10, -3, 7))).is_none(), "a global entry stays");
         assert!(!back.is_empty());
-        assert_eq!(back.listing, store.listing);
-        let names: Vec<String> = split_fields(&back.listing.as_ref().expect("a listing").dirs[1].names)
-            .map(|n| n.expect("reads").into_owned())
-            .collect();
+        // The walk, in its own file.
+        let walk = listing_text(&store.key, &listing);
+        let walk_back = parse_listing(&walk, &store.key).expect("the walk parses");
+        assert_eq!(walk_back, listing);
+        let names: Vec<String> =
+            split_fields(&walk_back.dirs[1].names).map(|n| n.expect("reads").into_owned()).collect();
         assert_eq!(names, ["x.yaml", "y\x1f=z.yml"]);
+        assert!(parse_listing(&walk, "k|2").is_none(), "made under another key");
+        for cut in 0..walk.len() - 1 {
+            assert!(parse_listing(&walk[..cut], &store.key).is_none(), "walk cut at {cut}");
+        }
+        assert!(parse_listing(&format!("{walk}D\tx\t1\t2\t\n"), &store.key).is_none(), "a line after the end");
+        let extra = walk.replace("\t-\t-\t-\n", "\t-\t-\t-\tz\n");
+        assert_ne!(extra, walk);
+        assert!(parse_listing(&extra, &store.key).is_none(), "a field too many");
         let entry = back.get("a/b c.yaml").expect("the entry");
         assert!(matches!(entry.items, Items::Raw(..)), "read lazily");
         assert_eq!(entry.items.parsed(), items);

@@ -203,7 +203,7 @@ fn read_with_context(
     }
     // With the context cache, the walk of the context folder as kept there, when
     // nothing it depends on changed; else a walk, kept for the next run.
-    let mut store = reading.cache.filter(|_| context.is_some()).map(|(setup, _)| setup.open());
+    let mut store = None;
     let mut listing_changed = false;
     if let Some(dir) = context {
         let entry = |f: crate::listing::Found| Entry {
@@ -213,7 +213,14 @@ fn read_with_context(
             stamp: Some(f.stamp),
             ident: Some(f.ident),
         };
-        let kept = store.as_ref().and_then(|s| s.listing.as_ref()).and_then(|l| l.check(dir, entry));
+        let kept = match reading.cache {
+            Some((setup, _)) => {
+                let (s, kept) = setup.open_checking(|l| l.check(dir, entry));
+                store = Some(s);
+                kept
+            }
+            None => None,
+        };
         if let Some(found) = kept {
             entries.reserve(found.iter().map(Vec::len).sum());
             entries.extend(found.into_iter().flatten());

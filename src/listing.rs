@@ -1,10 +1,10 @@
-//! The walk of the context folder, kept in the context cache: which manifest files a
-//! walk found in which folders, and every file whose content decides what the walk
-//! skips. A warm run checks each folder's status-change time (adding, removing or
-//! renaming an entry of a folder changes it, as does a change of its permissions) and
-//! each such file's stamp, and looks at each listed file once, instead of reading every
-//! folder and matching every name against the ignore rules. Any difference, and the run
-//! walks as before.
+//! The walk of the context folder, kept in the context cache (a file of its own, checked
+//! while the entries are read): which manifest files a walk found in which folders, and
+//! every file whose content decides what the walk skips. A warm run checks each folder's
+//! status-change time (adding, removing or renaming an entry of a folder changes it, as
+//! does a change of its permissions) and each such file's stamp, and looks at each listed
+//! file once, instead of reading every folder and matching every name against the
+//! ignore rules. Any difference, and the run walks as before.
 //!
 //! What decides the walk (ripgrep's `ignore` walker: hidden entries skipped, `.ignore`,
 //! `.gitignore`, `.git/info/exclude` and the global git excludes file honoured, in the

@@ -43,7 +43,12 @@ fn same_with_and_without_cache(dir: &Path, args: &[&str]) -> Vec<u8> {
 }
 
 fn cache_file(dir: &Path) -> PathBuf {
-    dir.join(".meshlint_cache/context-v2")
+    dir.join(".meshlint_cache/context-v3")
+}
+
+/// The kept walk of the context folder, a file of its own.
+fn walk_file(dir: &Path) -> PathBuf {
+    dir.join(".meshlint_cache/walk-v1")
 }
 
 #[test]
@@ -197,8 +202,47 @@ fn a_truncated_or_garbage_cache_is_ignored_and_rewritten() {
         if i < 3 {
             assert_eq!(String::from_utf8_lossy(&got.1), String::from_utf8_lossy(&expected), "broken cache {i}");
             let rewritten = std::fs::read(cache_file(dir)).expect("rewritten");
-            assert!(rewritten.starts_with(b"meshlint context cache v2\n"), "broken cache {i} was rewritten");
+            assert!(rewritten.starts_with(b"meshlint context cache v3\n"), "broken cache {i} was rewritten");
         }
+    }
+}
+
+#[test]
+fn a_truncated_or_garbage_kept_walk_is_ignored_and_rewritten() {
+    let repo = repository(None);
+    let dir = repo.path();
+    write(dir, "apps/web.yaml", WEB);
+    write(dir, "apps/web-svc.yaml", &service("web", "web"));
+    write(dir, "other/web-too.yaml", &service("web-too", "web"));
+    settle();
+    let args = ["--profile", "istio-0.2", "--format", "json", "apps/web.yaml"];
+    // The first run makes the cache folder, which moves the root folder's time.
+    run(dir, &args);
+    settle();
+    let expected = same_with_and_without_cache(dir, &args);
+    assert!(
+        rules(&expected).contains(&"pod-in-multiple-services".to_owned()),
+        "{}",
+        String::from_utf8_lossy(&expected)
+    );
+    let text = std::fs::read(walk_file(dir)).expect("the kept walk");
+    assert!(kept_walk(dir));
+    // Cut short, garbage, empty, and a walk that lists no file in `other` (whole, but
+    // its folder's time no longer matches: the folder is walked again).
+    let lossy = String::from_utf8_lossy(&text).into_owned();
+    let other = lossy.lines().find(|l| l.starts_with("D\t") && l.contains("other\t")).expect("the folder other");
+    let emptied = format!("{}\t", other.rsplit_once('\t').expect("fields").0);
+    let broken: [Vec<u8>; 4] = [
+        text[..text.len() / 2].to_vec(),
+        b"garbage\n\x00\xff".to_vec(),
+        Vec::new(),
+        lossy.replace(other, &emptied.replace("\t1", "\t9")).into_bytes(),
+    ];
+    for (i, bytes) in broken.iter().enumerate() {
+        std::fs::write(walk_file(dir), bytes).expect("break the walk");
+        let got = run(dir, &args);
+        assert_eq!(String::from_utf8_lossy(&got.1), String::from_utf8_lossy(&expected), "broken walk {i}");
+        assert_eq!(std::fs::read(walk_file(dir)).expect("rewritten"), text, "broken walk {i} was rewritten");
     }
 }
 
@@ -225,7 +269,7 @@ fn no_cache_writes_nothing_and_cache_clean_removes_it() {
     let elsewhere = tempfile::tempdir().expect("tempdir");
     let cache_dir = elsewhere.path().join("c");
     run(dir, &["--cache-dir", cache_dir.to_str().expect("UTF-8"), "apps/web.yaml"]);
-    assert!(cache_dir.join("context-v2").is_file());
+    assert!(cache_dir.join("context-v3").is_file());
     assert!(!dir.join(".meshlint_cache").exists());
 }
 
@@ -268,7 +312,7 @@ fn settle() {
 }
 
 fn kept_walk(dir: &Path) -> bool {
-    std::fs::read_to_string(cache_file(dir)).is_ok_and(|t| t.lines().any(|l| l.starts_with("D\t")))
+    std::fs::read_to_string(walk_file(dir)).is_ok_and(|t| t.lines().any(|l| l.starts_with("D\t")))
 }
 
 #[test]
@@ -393,10 +437,10 @@ fn a_warm_run_reads_the_kept_walk() {
     settle();
     run(dir, &args);
     assert!(kept_walk(dir));
-    let text = std::fs::read_to_string(cache_file(dir)).expect("the cache");
+    let text = std::fs::read_to_string(walk_file(dir)).expect("the kept walk");
     let line = text.lines().find(|l| l.starts_with("D\t") && l.contains("other\t")).expect("the folder other");
     let tampered = text.replace(line, &format!("{line}\x1fweb-too.yaml"));
-    std::fs::write(cache_file(dir), tampered).expect("tamper");
+    std::fs::write(walk_file(dir), tampered).expect("tamper");
     let warm = run(dir, &args).1;
     assert!(rules(&warm).contains(&"pod-in-multiple-services".to_owned()), "{}", String::from_utf8_lossy(&warm));
     let cold = run(dir, &["--no-cache", "--profile", "istio-0.2", "--format", "json", "apps/web.yaml"]).1;
