@@ -878,7 +878,11 @@ fn check_once(options: &Options) -> Report {
         let config_documents = loaded.config_file.map_or(0, |f| loaded.files[f].documents.len());
         let stubs = loaded.files.iter().filter_map(|f| f.summary.as_deref());
         let (stub_documents, stub_objects) = stubs.fold((0, 0), |(d, o), s| (d + s.documents, o + s.objects));
-        let entries = loaded.cache.as_ref().map(|state| cache_entries(&loaded, state, &index)).unwrap_or_default();
+        let entries = loaded
+            .cache
+            .as_ref()
+            .map(|state| cache_entries(&loaded, state, &index, &judged.evidence))
+            .unwrap_or_default();
         (
             diagnostics,
             index.documents + stub_documents - config_documents,
@@ -927,29 +931,31 @@ fn check_once(options: &Options) -> Report {
 
 /// The context cache's entries of the files parsed this run (not the stubs, stdin or
 /// rendered output).
-fn cache_entries(loaded: &Loaded, state: &CacheState, index: &Index<'_>) -> Vec<(usize, String, crate::cache::Entry)> {
+fn cache_entries(
+    loaded: &Loaded,
+    state: &CacheState,
+    index: &Index<'_>,
+    evidence: &[ObjectEvidence],
+) -> Vec<(usize, String, crate::cache::Entry)> {
     let files = &loaded.files;
     let mut by_file: Vec<Vec<&crate::model::Object<'_>>> = vec![Vec::new(); files.len()];
     for o in &index.objects {
         by_file[o.file].push(o);
     }
+    let mut evidence_by_file: Vec<Vec<(bool, String, usize)>> = vec![Vec::new(); files.len()];
+    for (file, line, e) in evidence {
+        evidence_by_file[*file].push((e.profile == Profile::Modern, e.what.clone(), *line));
+    }
     files
         .par_iter()
+        .zip(evidence_by_file)
         .enumerate()
-        .filter(|(_, f)| f.summary.is_none() && f.rendered.is_none() && f.source.path.is_some())
-        .filter_map(|(id, f)| {
+        .filter(|(_, (f, _))| f.summary.is_none() && f.rendered.is_none() && f.source.path.is_some())
+        .filter_map(|(id, (f, evidence))| {
             let stamp = (*state.stamps.get(id)?)?;
             if crate::listing::racy((stamp.1, stamp.2), state.started) {
                 return None;
             }
-            let evidence = by_file[id]
-                .iter()
-                .filter(|o| !o.partial)
-                .filter_map(|o| {
-                    let e = evidence_of(o)?;
-                    Some((e.profile == Profile::Modern, e.what, f.source.position(o.kind_span().start).line))
-                })
-                .collect();
             Some((id, f.source.name.clone(), crate::cache::entry(f, &by_file[id], stamp, evidence)))
         })
         .collect()
@@ -965,15 +971,24 @@ struct Judge<'a> {
     reason: String,
     inject: config::Loaded,
     modern: ModernConfig,
+    /// The profile evidence of every object read (empty when the profile was asked for
+    /// and no context cache is written).
+    evidence: Vec<ObjectEvidence>,
 }
 
 impl<'a> Judge<'a> {
     /// The profile stage: choose the profile and read both injection configurations.
     fn new(options: &'a Options, loaded: &'a Loaded, index: &'a Index<'a>) -> Self {
         let inject = inject_config(options, loaded, index);
-        let (profile, reason) = choose_profile(options, index);
+        // Read once: for the profile, and for the context cache's entries.
+        let evidence =
+            if options.profile.is_none() || loaded.cache.is_some() { object_evidence(index) } else { Vec::new() };
+        let (profile, reason) = match options.profile {
+            Some(p) => (p, ASKED_FOR.into()),
+            None => profile_from(options, index, &evidence),
+        };
         let modern = modern_config(options, index);
-        Self { options, loaded, index, profile, reason, inject, modern }
+        Self { options, loaded, index, profile, reason, inject, modern, evidence }
     }
 
     /// The rules stage: every rule, the injection configuration's own mistakes (0.2), the
@@ -1144,33 +1159,55 @@ pub fn evidence_of(object: &crate::model::Object<'_>) -> Option<Evidence> {
 /// tie, and the reason names both. No evidence: Istio 0.2, [`DEFAULT_PROFILE_REASON`].
 #[must_use]
 pub fn choose_profile(options: &Options, index: &Index<'_>) -> (Profile, String) {
-    if let Some(p) = options.profile {
-        return (p, "asked for".into());
+    match options.profile {
+        Some(p) => (p, ASKED_FOR.into()),
+        None => profile_from(options, index, &object_evidence(index)),
     }
+}
+
+/// Why the profile is the one it is when `--profile` or `profile:` named it.
+const ASKED_FOR: &str = "asked for";
+
+/// An object's profile evidence: its file, the line of its `kind`, and what it says.
+type ObjectEvidence = (usize, usize, Evidence);
+
+/// The profile evidence of every object read, in object order (in parallel: it reads
+/// a few keys of every object).
+fn object_evidence(index: &Index<'_>) -> Vec<ObjectEvidence> {
     let files = index.files;
-    // (file, line, evidence) in file order: the objects read, and what the context cache
-    // holds of the files it stands for.
-    let mut evidence: Vec<(usize, usize, Evidence)> = index
+    index
         .objects
-        .iter()
+        .par_iter()
+        .with_min_len(256)
         .filter(|o| !o.partial)
         .filter_map(|o| {
             let e = evidence_of(o)?;
             Some((o.file, files[o.file].source.position(o.kind_span().start).line, e))
         })
-        .collect();
+        .collect()
+}
+
+/// The profile the evidence of the objects read and of the files the context cache
+/// stands for points to, and why.
+fn profile_from(options: &Options, index: &Index<'_>, objects: &[ObjectEvidence]) -> (Profile, String) {
+    let files = index.files;
+    // (file, line, profile, what) in file order: the objects read, and what the context
+    // cache holds of the files it stands for.
+    let mut evidence: Vec<(usize, usize, Profile, &str)> =
+        objects.iter().map(|(file, line, e)| (*file, *line, e.profile, e.what.as_str())).collect();
     for (id, f) in files.iter().enumerate() {
         for (modern, what, line) in f.summary.iter().flat_map(|s| &s.evidence) {
             let profile = if *modern { Profile::Modern } else { Profile::Istio02 };
-            evidence.push((id, *line, Evidence { profile, what: what.clone() }));
+            evidence.push((id, *line, profile, what));
         }
     }
     // Stable: the objects of one file stay in their order.
-    evidence.sort_by_key(|(file, _, _)| *file);
-    let place =
-        |(file, line, e): &(usize, usize, Evidence)| format!("{} at {}:{line}", e.what, files[*file].source.name);
-    let count = |p: Profile| evidence.iter().filter(|e| e.2.profile == p).count();
-    let first = |p: Profile| evidence.iter().find(|e| e.2.profile == p);
+    evidence.sort_by_key(|(file, ..)| *file);
+    let place = |(file, line, _, what): &(usize, usize, Profile, &str)| {
+        format!("{what} at {}:{line}", files[*file].source.name)
+    };
+    let count = |p: Profile| evidence.iter().filter(|e| e.2 == p).count();
+    let first = |p: Profile| evidence.iter().find(|e| e.2 == p);
     match (first(Profile::Modern), first(Profile::Istio02)) {
         (Some(modern), Some(old)) => {
             let profile =
@@ -1186,7 +1223,7 @@ pub fn choose_profile(options: &Options, index: &Index<'_>) -> (Profile, String)
                 ),
             )
         }
-        (Some(e), None) | (None, Some(e)) => (e.2.profile, place(e)),
+        (Some(e), None) | (None, Some(e)) => (e.2, place(e)),
         (None, None) if !options.namespace_labels.is_empty() => {
             (Profile::Modern, "namespace labels were given with --namespace-label".into())
         }
