@@ -282,18 +282,32 @@ impl<'a> Service<'a> {
         Some(Self {
             node: object.node,
             service_type: spec.and_then(|s| s.get("type")).and_then(|t| t.scalar()),
-            selector: spec.and_then(|s| s.get("selector")).filter(|s| s.is_map() && s.entries().next().is_some()),
+            selector: selector_of(spec),
             ports: ports.map(ServicePort::of).collect(),
         })
     }
 
+    /// A Service's selector pairs, without reading the rest of it (`None` for another
+    /// kind).
+    fn selector_pairs_of(object: &Object<'a>) -> Option<impl Iterator<Item = (&'a str, &'a str)> + 'a> {
+        (object.kind == "Service").then(|| pairs_of(selector_of(object.node.get("spec"))))
+    }
+
     /// The selector's pairs (`key`, `value`), values as written.
     pub fn selector_pairs(&self) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
-        self.selector
-            .into_iter()
-            .flat_map(super::yaml::NodeRef::entries)
-            .filter_map(|(k, v)| Some((k.scalar()?, v.scalar()?)))
+        pairs_of(self.selector)
     }
+}
+
+/// A Service's selector: a mapping with an entry.
+fn selector_of(spec: Option<NodeRef<'_>>) -> Option<NodeRef<'_>> {
+    spec.and_then(|s| s.get("selector")).filter(|s| s.is_map() && s.entries().next().is_some())
+}
+
+/// A selector's pairs (`key`, `value`), values as written; pairs that are not two
+/// scalars are left out.
+fn pairs_of(selector: Option<NodeRef<'_>>) -> impl Iterator<Item = (&str, &str)> + '_ {
+    selector.into_iter().flat_map(NodeRef::entries).filter_map(|(k, v)| Some((k.scalar()?, v.scalar()?)))
 }
 
 /// Options that decide how ob#[derive(Debug, Clone, Default)]
@@ -525,32 +539,38 @@ impl<'a> Index<'a> {
 
 impl<'a> Selection<'a> {
     fn build(index: &Index<'a>) -> Self {
-        let mut selectors = HashMap::default();
-        let mut frequency: HashMap<(&str, &str, &str), usize> = HashMap::default();
-        for (i, object) in index.objects.iter().enumerate().filter(|(_, o)| !o.partial) {
-            let Some(service) = Service::of(object) else { continue };
-            let pairs: Vec<_> = service.selector_pairs().collect();
-            if pairs.is_empty() {
-                continue;
+        use rayon::prelude::*;
+        // Each Service definition's selector pairs, in object order (in parallel: reading
+        // them is most of the work).
+        let found: Vec<(usize, Vec<(&'a str, &'a str)>)> = index
+            .objects
+            .par_iter()
+            .enumerate()
+            .with_min_len(256)
+            .filter(|(_, o)| !o.partial)
+            .filter_map(|(i, o)| {
+                let pairs: Vec<_> = Service::selector_pairs_of(o)?.collect();
+                (!pairs.is_empty()).then_some((i, pairs))
+            })
+            .collect();
+        let mut frequency: HashMap<(&str, &str, &str), usize> =
+            HashMap::with_capacity_and_hasher(found.len(), std::hash::BuildHasherDefault::default());
+        for (i, pairs) in &found {
+            for &(k, v) in pairs {
+                *frequency.entry((index.objects[*i].effective_namespace, k, v)).or_default() += 1;
             }
-            for &(k, v) in &pairs {
-                *frequency.entry((object.effective_namespace, k, v)).or_default() += 1;
-            }
-            selectors.insert(i, pairs);
         }
         let mut by_pair: HashMap<_, Vec<usize>> = HashMap::default();
-        let mut ids: Vec<usize> = selectors.keys().copied().collect();
-        ids.sort_unstable();
-        for i in ids {
-            let ns = index.objects[i].effective_namespace;
-            let rarest = selectors[&i]
+        for (i, pairs) in &found {
+            let ns = index.objects[*i].effective_namespace;
+            let rarest = pairs
                 .iter()
                 .min_by_key(|&&(k, v)| (frequency[&(ns, k, v)], k, v))
                 .copied()
                 .expect("non-empty selector");
-            by_pair.entry((ns, rarest.0, rarest.1)).or_default().push(i);
+            by_pair.entry((ns, rarest.0, rarest.1)).or_default().push(*i);
         }
-        Self { by_pair, selectors }
+        Self { by_pair, selectors: found.into_iter().collect() }
     }
 }
 
@@ -585,8 +605,8 @@ fn is_separator(c: u8) -> bool {
 /// Group definitions of one identity (kind, namespace, name); partial and unnamed
 /// objects stand alone.
 fn group_identities(objects: &[Object<'_>]) -> (Vec<usize>, Vec<Vec<usize>>) {
-    let mut groups: Vec<Vec<usize>> = Vec::new();
-    let mut by_identity = HashMap::default();
+    let mut groups: Vec<Vec<usize>> = Vec::with_capacity(objects.len());
+    let mut by_identity = HashMap::with_capacity_and_hasher(objects.len(), std::hash::BuildHasherDefault::default());
     let mut group_of = Vec::with_capacity(objects.len());
     for (i, o) in objects.iter().enumerate() {
         let group = if o.partial || o.name.is_none() { None } else { by_identity.get(&o.identity()).copied() };
