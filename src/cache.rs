@@ -286,19 +286,21 @@ impl Setup {
         if !ignore.exists() {
             let _ = std::fs::write(&ignore, "# Made by meshlint: the cache is never committed.\n*\n");
         }
-        let write = |text: String, to: PathBuf| {
+        let write = |text: &dyn Fn(&mut dyn std::io::Write) -> std::io::Result<()>, to: PathBuf| {
             let Ok(mut tmp) = tempfile::NamedTempFile::new_in(&self.dir) else { return };
-            if std::io::Write::write_all(&mut tmp, text.as_bytes()).is_ok() {
+            let mut buffered = std::io::BufWriter::with_capacity(1 << 16, &mut tmp);
+            if text(&mut buffered).and_then(|()| std::io::Write::flush(&mut buffered)).is_ok() {
+                drop(buffered);
                 let _ = tmp.persist(to);
             }
         };
         // Each file stands alone: a walk and entries from different runs are each
         // checked against the files as they are now.
         match &store.listing {
-            Some(listing) => write(listing_text(&self.key, listing), self.walk_file()),
+            Some(listing) => write(&|out| out.write_all(listing_text(&self.key, listing).as_bytes()), self.walk_file()),
             None => _ = std::fs::remove_file(self.walk_file()),
         }
-        write(store.to_text(), self.file());
+        write(&|mut out| store.write_text(&mut out), self.file());
     }
 }
 
@@ -308,8 +310,15 @@ impl Setup {
 /// lines (modern, line, what); fields are separated by tabs, pairs by `\x1f` and `=`
 /// stands between key and value, all of them escaped inside fields.
 impl Store {
+    #[cfg(test)]
     fn to_text(&self) -> String {
-        use std::fmt::Write as _;
+        let mut out = Vec::new();
+        self.write_text(&mut out).expect("writing to memory");
+        String::from_utf8(out).expect("UTF-8")
+    }
+
+    /// Write the text (through a buffer: the whole text is never held at once).
+    fn write_text(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
         // By escaped name, as lookups in a store read back expect.
         let mut entries: Vec<(Cow<'_, str>, &Entry)> = self
             .read
@@ -319,11 +328,11 @@ impl Store {
             .collect();
         entries.sort_by(|a, b| a.0.cmp(&b.0));
         entries.dedup_by(|a, b| a.0 == b.0);
-        let mut out = format!("{MAGIC}\n{}\n", esc(&self.key));
+        writeln!(out, "{MAGIC}\n{}", esc(&self.key))?;
         for (name, e) in &entries {
             let (size, secs, nanos) = e.stamp;
             let items = e.items.text();
-            let _ = writeln!(
+            writeln!(
                 out,
                 "F\t{name}\t{size}\t{secs}\t{nanos}\t{}\t{}\t{}\t{}\t{}",
                 u8::from(e.global),
@@ -331,15 +340,14 @@ impl Store {
                 e.objects,
                 e.namespaces,
                 items.len()
-            );
+            )?;
             for (modern, what, line) in &e.evidence {
-                let _ = writeln!(out, "E\t{}\t{line}\t{}", u8::from(*modern), esc(what));
+                writeln!(out, "E\t{}\t{line}\t{}", u8::from(*modern), esc(what))?;
             }
-            out.push_str(items);
+            out.write_all(items.as_bytes())?;
         }
         // A file cut short lacks this line: no store.
-        let _ = writeln!(out, "end\t{}", entries.len());
-        out
+        writeln!(out, "end\t{}", entries.len())
     }
 
     /// A store from its text; `None` for anything that is not one. Each file's `O`
