@@ -1058,6 +1058,19 @@ fn suppress_and_level(diagnostics: &mut Vec<Diagnostic>, options: &Options, load
 /// The filter stage: fingerprints, findings shared by definitions merged, and only what
 /// touches a named file (its primary span or any of its labels).
 fn filter(mut diagnostics: Vec<Diagnostic>, loaded: &Loaded, index: &Index<'_>) -> Vec<Diagnostic> {
+    let touches = |d: &Diagnostic| d.files().any(|f| loaded.targets[f]);
+    // Only findings of a rule and message that one touching a named file has can merge
+    // with it; the others go now, before a fingerprint is made for each (a run naming
+    // one file of a large repository judges all of it).
+    if !diagnostics.iter().all(touches) {
+        let kept: crate::model::HashSet<(&str, &str)> =
+            diagnostics.iter().filter(|d| touches(d)).map(|d| (d.rule, d.message.as_str())).collect();
+        let keep: Vec<bool> =
+            diagnostics.iter().map(|d| touches(d) || kept.contains(&(d.rule, d.message.as_str()))).collect();
+        drop(kept);
+        let mut keep = keep.into_iter();
+        diagnostics.retain(|_| keep.next().unwrap_or(true));
+    }
     baseline::fingerprint(&mut diagnostics, &loaded.files, index);
     let mut diagnostics = merge_definitions(diagnostics, &loaded.targets);
     diagnostics.retain(|d| d.files().any(|f| loaded.targets[f]));
