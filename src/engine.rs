@@ -664,6 +664,15 @@ fn display(path: &Path) -> String {
 /// folder with a `.meshlint.yaml`) of the first path named (a file, as a pre-commit hook
 /// names, or a folder), so that cross-file rules and the profile see the whole
 /// repository whatever part of it is named.
+/// Whether a path named is the folder `dir` itself.
+fn names_folder(inputs: &[Input], dir: &Path) -> bool {
+    let Ok(dir) = std::fs::canonicalize(dir) else { return false };
+    inputs.iter().any(|i| match i {
+        Input::Path(p) => std::fs::canonicalize(p).is_ok_and(|p| p == dir),
+        Input::Stdin(_) => false,
+    })
+}
+
 fn context_dir(options: &Options) -> Option<PathBuf> {
     let first = options.inputs.iter().find_map(|i| match i {
         Input::Path(p) => Some(p.as_path()),
@@ -721,7 +730,10 @@ pub struct Loaded {
 #[must_use]
 pub fn load_all(options: &Options) -> Loaded {
     let mut errors = Vec::new();
-    let context = context_dir(options);
+    // A repository named whole (`meshlint check .` at its root) has no context beyond
+    // it: it is not walked a second time, nor its files looked at again to drop the
+    // copies.
+    let context = context_dir(options).filter(|dir| !names_folder(&options.inputs, dir));
     let mut inputs = options.inputs.clone();
     inputs.extend(options.inject_config.iter().chain(&options.config.path).map(|p| Input::Path(p.clone())));
     let own: Vec<PathBuf> = options.baseline.iter().chain(&options.write_baseline).cloned().collect();

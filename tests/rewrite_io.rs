@@ -455,6 +455,30 @@ fn fifo_in_a_directory_is_skipped_with_a_note() {
     assert!(err.contains("pipe.yaml") && err.contains("not a regular file") && err.contains("skipped"), "{err}");
 }
 
+/// A repository named whole at its root (`meshlint check .`, the usual CI step) is its
+/// own context: it is walked once, so what the walk says (a FIFO skipped) is said once.
+#[test]
+fn a_repository_named_whole_is_walked_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir(dir.path().join(".git")).expect("a repository");
+    std::fs::write(dir.path().join("svc.yaml"), BAD_SERVICE).expect("write");
+    assert!(Command::new("mkfifo").arg(dir.path().join("pipe.yaml")).status().expect("mkfifo").success());
+    let mut child = meshlint_in(dir.path())
+        .args(["check", "--format", "json", "."])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let status = wait_at_most(&mut child, Duration::from_secs(60)).expect("meshlint blocked on the FIFO");
+    let out = child.wait_with_output().expect("output");
+    let out = Output { status, ..out };
+    assert_eq!(code(&out), Some(1), "{}", stderr(&out));
+    assert!(has(&diagnostics(&out), "svc.yaml", "unnamed-service-port"));
+    let err = stderr(&out);
+    assert_eq!(err.matches("pipe.yaml: not a regular file").count(), 1, "{err}");
+    assert!(!dir.path().join(".meshlint_cache").exists(), "no context, no cache");
+}
+
 /// A FIFO named explicitly is read as a stream: `meshlint check <(helm template .)`.
 #[test]
 fn fifo_named_explicitly_is_read() {
