@@ -879,22 +879,28 @@ fn check_once(options: &Options) -> Report {
         let index = Index::build(&loaded.files, &model_options);
         let judged = Judge::new(options, &loaded, &index);
         let mut diagnostics = judged.rules();
-        diagnostics.extend(load_problems(options, &loaded));
-        crate::rendering::remap::remap(&mut diagnostics, &loaded.files);
-        suppress_and_level(&mut diagnostics, options, &loaded, &index);
-        let mut diagnostics = filter(diagnostics, &loaded, &index);
-        if let Err(e) = baseline_stage(options, &mut diagnostics) {
+        // The context cache's entries are made while the findings are filtered (much of
+        // which is one thread's work).
+        let (diagnostics, entries) = rayon::join(
+            || {
+                diagnostics.extend(load_problems(options, &loaded));
+                crate::rendering::remap::remap(&mut diagnostics, &loaded.files);
+                suppress_and_level(&mut diagnostics, options, &loaded, &index);
+                let mut diagnostics = filter(diagnostics, &loaded, &index);
+                let baseline = baseline_stage(options, &mut diagnostics);
+                sort(&mut diagnostics);
+                (diagnostics, baseline)
+            },
+            || loaded.cache.as_ref().map(|state| cache_entries(&loaded, state, &index, &judged.evidence)),
+        );
+        let (diagnostics, baseline) = diagnostics;
+        if let Err(e) = baseline {
             errors.push(e);
         }
-        sort(&mut diagnostics);
+        let entries = entries.unwrap_or_default();
         let config_documents = loaded.config_file.map_or(0, |f| loaded.files[f].documents.len());
         let stubs = loaded.files.iter().filter_map(|f| f.summary.as_deref());
         let (stub_documents, stub_objects) = stubs.fold((0, 0), |(d, o), s| (d + s.documents, o + s.objects));
-        let entries = loaded
-            .cache
-            .as_ref()
-            .map(|state| cache_entries(&loaded, state, &index, &judged.evidence))
-            .unwrap_or_default();
         (
             diagnostics,
             index.documents + stub_documents - config_documents,
