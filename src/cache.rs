@@ -252,8 +252,7 @@ impl Setup {
 
     /// The store, or an empty one when there is none, it cannot be read, or it was made
     /// under another key.
-    #[must_use]
-    pub fn open(&self) -> Store {
+    fn open(&self) -> Store {
         let Ok(text) = std::fs::read_to_string(self.file()) else { return Store::default() };
         match Store::parse(text) {
             Some(store) if store.key == self.key => store,

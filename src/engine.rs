@@ -660,10 +660,6 @@ fn display(path: &Path) -> String {
     }
 }
 
-/// The directory read as context: the enclosing git repository (or project: the nearest
-/// folder with a `.meshlint.yaml`) of the first path named (a file, as a pre-commit hook
-/// names, or a folder), so that cross-file rules and the profile see the whole
-/// repository whatever part of it is named.
 /// Whether a path named is the folder `dir` itself.
 fn names_folder(inputs: &[Input], dir: &Path) -> bool {
     let Ok(dir) = std::fs::canonicalize(dir) else { return false };
@@ -673,6 +669,10 @@ fn names_folder(inputs: &[Input], dir: &Path) -> bool {
     })
 }
 
+/// The directory read as context: the enclosing git repository (or project: the nearest
+/// folder with a `.meshlint.yaml`) of the first path named (a file, as a pre-commit hook
+/// names, or a folder), so that cross-file rules and the profile see the whole
+/// repository whatever part of it is named.
 fn context_dir(options: &Options) -> Option<PathBuf> {
     let first = options.inputs.iter().find_map(|i| match i {
         Input::Path(p) => Some(p.as_path()),
