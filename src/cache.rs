@@ -40,6 +40,8 @@ const MAGIC: &str = "meshlint context cache v3";
 const WALK_FILE_NAME: &str = "walk-v1";
 /// The first line of a walk file.
 const WALK_MAGIC: &str = "meshlint context walk v1";
+/// The cache files of earlier formats, removed when the cache is written (never read).
+const FORMER_FILE_NAMES: [&str; 2] = ["context-v1", "context-v2"];
 
 /// Size and modification time of a file, seconds and nanoseconds.
 pub type Stamp = (u64, i64, u32);
@@ -300,6 +302,9 @@ impl Setup {
             None => _ = std::fs::remove_file(self.walk_file()),
         }
         write(&|mut out| store.write_text(&mut out), self.file());
+        for name in FORMER_FILE_NAMES {
+            let _ = std::fs::remove_file(self.dir.join(name));
+        }
     }
 }
 

@@ -271,6 +271,14 @@ fn no_cache_writes_nothing_and_cache_clean_removes_it() {
     run(dir, &["--cache-dir", cache_dir.to_str().expect("UTF-8"), "apps/web.yaml"]);
     assert!(cache_dir.join("context-v3").is_file());
     assert!(!dir.join(".meshlint_cache").exists());
+    // A cache file of an earlier format (an earlier meshlint) is removed when the cache
+    // is written.
+    std::fs::create_dir_all(dir.join(".meshlint_cache")).expect("the cache folder");
+    let former = dir.join(".meshlint_cache/context-v2");
+    std::fs::write(&former, "meshlint context cache v2\n").expect("a former cache file");
+    run(dir, &["apps/web.yaml"]);
+    assert!(cache_file(dir).is_file());
+    assert!(!former.exists(), "the former cache file is still there");
 }
 
 #[test]
