@@ -147,7 +147,7 @@ struct Graph<'a> {
     /// (file index, kustomization), for every kustomization file that parses.
     kustomizations: Vec<(usize, Kustomization<'a>)>,
     /// Files by device and inode.
-    by_ident: HashMap<(u64, u64), usize>,
+    by_ident: HashMap<crate::load::Ident, usize>,
     /// Kustomizations each includes (by position in `kustomizations`).
     includes: Vec<Vec<usize>>,
     /// Resource files each names.
@@ -163,9 +163,9 @@ impl<'a> Graph<'a> {
             .filter(|(_, f)| f.source.path.as_deref().is_some_and(is_kustomization))
             .filter_map(|(i, f)| Some((i, read(f)?)))
             .collect();
-        let by_ident: HashMap<(u64, u64), usize> =
+        let by_ident: HashMap<crate::load::Ident, usize> =
             idents.all().iter().enumerate().filter_map(|(i, id)| Some((*id.as_ref()?, i))).collect();
-        let by_dir: HashMap<(u64, u64), usize> =
+        let by_dir: HashMap<crate::load::Ident, usize> =
             kustomizations.iter().enumerate().filter_map(|(k, (_, kz))| Some((ident(&kz.dir)?, k))).collect();
         let mut includes: Vec<Vec<usize>> = vec![Vec::new(); kustomizations.len()];
         let mut resources: Vec<Vec<usize>> = vec![Vec::new(); kustomizations.len()];

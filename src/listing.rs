@@ -68,7 +68,7 @@ pub struct Found {
     pub path: PathBuf,
     pub stamp: Stamp,
     /// Device and inode.
-    pub ident: (u64, u64),
+    pub ident: crate::load::Ident,
 }
 
 /// What a walk met, beyond the manifest files: the folders it went through, and whether
@@ -268,7 +268,7 @@ impl Listing {
 /// A file's stamp and its device and inode (through links), as a kept walk records
 /// them, so that both compare.
 #[must_use]
-pub fn look(path: &Path) -> Option<(Stamp, (u64, u64))> {
+pub fn look(path: &Path) -> Option<(Stamp, crate::load::Ident)> {
     let st = rustix::fs::stat(path).ok()?;
     Some((stamp_of(&st), (st.st_dev, st.st_ino)))
 }
