@@ -298,7 +298,7 @@ impl Setup {
         // Each file stands alone: a walk and entries from different runs are each
         // checked against the files as they are now.
         match &store.listing {
-            Some(listing) => write(&|out| out.write_all(listing_text(&self.key, listing).as_bytes()), self.walk_file()),
+            Some(listing) => write(&|mut out| write_listing(&mut out, &self.key, listing), self.walk_file()),
             None => _ = std::fs::remove_file(self.walk_file()),
         }
         write(&|mut out| store.write_text(&mut out), self.file());
@@ -443,25 +443,23 @@ impl Store {
 /// nanoseconds, or `-` three times for a file not there), a `D` line per folder (path,
 /// status-change seconds and nanoseconds, the manifest files' names) and an `end` line
 /// with the number of folders.
-fn listing_text(key: &str, l: &crate::listing::Listing) -> String {
-    use std::fmt::Write as _;
-    let mut out = format!("{WALK_MAGIC}\n{}\nW\t{}\t{}\n", esc(key), esc(&l.root), esc(&l.env));
+fn write_listing(out: &mut impl std::io::Write, key: &str, l: &crate::listing::Listing) -> std::io::Result<()> {
+    writeln!(out, "{WALK_MAGIC}\n{}\nW\t{}\t{}", esc(key), esc(&l.root), esc(&l.env))?;
     for (path, stamp) in &l.guards {
         match stamp {
-            Some((size, secs, nanos)) => _ = writeln!(out, "G\t{}\t{size}\t{secs}\t{nanos}", esc(path)),
-            None => _ = writeln!(out, "G\t{}\t-\t-\t-", esc(path)),
+            Some((size, secs, nanos)) => writeln!(out, "G\t{}\t{size}\t{secs}\t{nanos}", esc(path))?,
+            None => writeln!(out, "G\t{}\t-\t-\t-", esc(path))?,
         }
     }
     for d in &l.dirs {
-        let _ = writeln!(out, "D\t{}\t{}\t{}\t{}", esc(&d.path), d.ctime.0, d.ctime.1, d.names);
+        writeln!(out, "D\t{}\t{}\t{}\t{}", esc(&d.path), d.ctime.0, d.ctime.1, d.names)?;
     }
-    let _ = writeln!(out, "end\t{}", l.dirs.len());
-    out
+    writeln!(out, "end\t{}", l.dirs.len())
 }
 
 /// A walk from its file's text, when it is whole and was made under `key`.
 fn parse_listing(text: &str, key: &str) -> Option<crate::listing::Listing> {
-    let mut lines = text.strip_suffix('\n')?.split('\n');
+    let mut lines = split_byte(text.strip_suffix('\n')?, b'\n');
     if lines.next()? != WALK_MAGIC || unesc(lines.next()?)? != key {
         return None;
     }
@@ -967,7 +965,9 @@ mod tests {
         assert!(back.take_fresh("a/b c.yaml", Some((10, -3, 7))).is_none(), "a global entry stays");
         assert!(!back.is_empty());
         // The walk, in its own file.
-        let walk = listing_text(&store.key, &listing);
+        let mut walk = Vec::new();
+        write_listing(&mut walk, &store.key, &listing).expect("writing to memory");
+        let walk = String::from_utf8(walk).expect("UTF-8");
         let walk_back = parse_listing(&walk, &store.key).expect("the walk parses");
         assert_eq!(walk_back, listing);
         let names: Vec<String> =

@@ -660,11 +660,12 @@ fn display(path: &Path) -> String {
     }
 }
 
-/// Whether a path named is the folder `dir` itself.
+/// Whether a path named is the folder `dir` itself (the same device and inode: one
+/// `stat` each, not a `realpath`).
 fn names_folder(inputs: &[Input], dir: &Path) -> bool {
-    let Ok(dir) = std::fs::canonicalize(dir) else { return false };
+    let Some(dir) = crate::kustomize::ident(dir) else { return false };
     inputs.iter().any(|i| match i {
-        Input::Path(p) => std::fs::canonicalize(p).is_ok_and(|p| p == dir),
+        Input::Path(p) => crate::kustomize::ident(p) == Some(dir),
         Input::Stdin(_) => false,
     })
 }
@@ -1080,18 +1081,20 @@ fn filter(mut diagnostics: Vec<Diagnostic>, loaded: &Loaded, index: &Index<'_>) 
     // Only findings of a rule and message that one touching a named file has can merge
     // with it; the others go now, before a fingerprint is made for each (a run naming
     // one file of a large repository judges all of it).
-    if !diagnostics.iter().all(touches) {
-        let kept: crate::model::HashSet<(&str, &str)> =
-            diagnostics.iter().filter(|d| touches(d)).map(|d| (d.rule, d.message.as_str())).collect();
-        let keep: Vec<bool> =
-            diagnostics.iter().map(|d| touches(d) || kept.contains(&(d.rule, d.message.as_str()))).collect();
-        drop(kept);
+    let touching: Vec<bool> = diagnostics.iter().map(touches).collect();
+    if touching.contains(&false) {
+        let keep: Vec<bool> = {
+            let named = || diagnostics.iter().zip(&touching);
+            let shared: crate::model::HashSet<(&str, &str)> =
+                named().filter(|(_, t)| **t).map(|(d, _)| (d.rule, d.message.as_str())).collect();
+            named().map(|(d, &t)| t || shared.contains(&(d.rule, d.message.as_str()))).collect()
+        };
         let mut keep = keep.into_iter();
         diagnostics.retain(|_| keep.next().unwrap_or(true));
     }
     baseline::fingerprint(&mut diagnostics, &loaded.files, index);
     let mut diagnostics = merge_definitions(diagnostics, &loaded.targets);
-    diagnostics.retain(|d| d.files().any(|f| loaded.targets[f]));
+    diagnostics.retain(touches);
     diagnostics
 }
 

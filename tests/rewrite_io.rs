@@ -432,23 +432,30 @@ fn signals_remove_the_temporary_file() {
 // ---------------------------------------------------------------------------------------
 // 4. Special files
 
+/// A folder holding a Service with an unnamed port (`svc.yaml`) and a FIFO
+/// (`pipe.yaml`).
+fn fifo_folder() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("svc.yaml"), BAD_SERVICE).expect("write");
+    assert!(Command::new("mkfifo").arg(dir.path().join("pipe.yaml")).status().expect("mkfifo").success());
+    dir
+}
+
+/// meshlint run in `cwd` with `args`, failing the test if it blocks (on a FIFO) for a
+/// minute.
+fn check_beside_a_fifo(cwd: &Path, args: &[&str]) -> Output {
+    let mut child = meshlint_in(cwd).args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("starts");
+    let status = wait_at_most(&mut child, Duration::from_secs(60)).expect("meshlint blocked on the FIFO");
+    let out = child.wait_with_output().expect("output");
+    Output { status, ..out }
+}
+
 /// A FIFO met while walking a directory is not read (that would block for ever): it is
 /// skipped with a note, and the rest of the directory is checked.
 #[test]
 fn fifo_in_a_directory_is_skipped_with_a_note() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::write(dir.path().join("svc.yaml"), BAD_SERVICE).expect("write");
-    let fifo = dir.path().join("pipe.yaml");
-    assert!(Command::new("mkfifo").arg(&fifo).status().expect("mkfifo").success());
-    let mut child = meshlint_in(root())
-        .args(["check", "--no-context", "--format", "json", arg(dir.path())])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starts");
-    let status = wait_at_most(&mut child, Duration::from_secs(60)).expect("meshlint blocked on the FIFO");
-    let out = child.wait_with_output().expect("output");
-    let out = Output { status, ..out };
+    let dir = fifo_folder();
+    let out = check_beside_a_fifo(root(), &["check", "--no-context", "--format", "json", arg(dir.path())]);
     assert_eq!(code(&out), Some(1), "{}", stderr(&out));
     assert!(has(&diagnostics(&out), "svc.yaml", "unnamed-service-port"));
     let err = stderr(&out);
@@ -459,19 +466,9 @@ fn fifo_in_a_directory_is_skipped_with_a_note() {
 /// own context: it is walked once, so what the walk says (a FIFO skipped) is said once.
 #[test]
 fn a_repository_named_whole_is_walked_once() {
-    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = fifo_folder();
     std::fs::create_dir(dir.path().join(".git")).expect("a repository");
-    std::fs::write(dir.path().join("svc.yaml"), BAD_SERVICE).expect("write");
-    assert!(Command::new("mkfifo").arg(dir.path().join("pipe.yaml")).status().expect("mkfifo").success());
-    let mut child = meshlint_in(dir.path())
-        .args(["check", "--format", "json", "."])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starts");
-    let status = wait_at_most(&mut child, Duration::from_secs(60)).expect("meshlint blocked on the FIFO");
-    let out = child.wait_with_output().expect("output");
-    let out = Output { status, ..out };
+    let out = check_beside_a_fifo(dir.path(), &["check", "--format", "json", "."]);
     assert_eq!(code(&out), Some(1), "{}", stderr(&out));
     assert!(has(&diagnostics(&out), "svc.yaml", "unnamed-service-port"));
     let err = stderr(&out);
